@@ -1,0 +1,177 @@
+"""Settings, read once from the environment when a function starts (DESIGN.md §5).
+
+A bad value raises ConfigError at import time of the function's main.py, so the process
+refuses to start instead of running with a guess. Every secret-carrying variable has a
+`_FILE` form that names a mounted secret file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from shared import errors, names
+from shared.priority import Priority
+
+log = logging.getLogger("riposte")
+
+DEFAULT_PROTECTED = ("kube-system", "kube-public", "kube-node-lease")
+SERVICEACCOUNT_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+# Falcosidekick drops a CLOUDEVENTS_EXTENSIONS / WEBHOOK_CUSTOMHEADERS value holding
+# ':' or ',' without a word, so a token outside this alphabet would silently never arrive.
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]{16,}", re.ASCII)
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one function process was configured with."""
+
+    function: str
+    dry_run: bool
+    rules: frozenset[str]
+    min_priority: Priority
+    sources: frozenset[str]
+    protected_namespaces: frozenset[str]
+    namespace: str
+    token: str | None
+    deadline_seconds: float
+    result_url: str | None
+    kubeconfig: str | None
+
+
+def load(
+    function: str,
+    *,
+    rules: tuple[str, ...],
+    min_priority: Priority,
+    sources: tuple[str, ...] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build Settings for `function` from the environment and the function's defaults."""
+    env = os.environ if environ is None else environ
+    namespace = _own_namespace(env)
+    token = secret(env, "RIPOSTE_TOKEN")
+    if token is not None and TOKEN_PATTERN.fullmatch(token) is None:
+        raise errors.ConfigError(
+            "RIPOSTE_TOKEN must match [A-Za-z0-9._~-]{16,} "
+            "(Falcosidekick silently drops header values holding ':' or ',')"
+        )
+    if token is None:
+        log.warning(
+            "%s: RIPOSTE_TOKEN is not set: accepting alerts from any sender", function
+        )
+    protected = _csv(env.get("RIPOSTE_PROTECTED_NAMESPACES"))
+    return Settings(
+        function=function,
+        dry_run=flag(env, "RIPOSTE_DRY_RUN"),
+        rules=frozenset(_rules(env.get("RIPOSTE_RULES"), rules)),
+        min_priority=_priority(env.get("RIPOSTE_MIN_PRIORITY"), min_priority),
+        sources=frozenset(_csv(env.get("RIPOSTE_SOURCES")) or sources),
+        protected_namespaces=frozenset((protected or DEFAULT_PROTECTED) + (namespace,)),
+        namespace=namespace,
+        token=token,
+        deadline_seconds=_deadline(env.get("RIPOSTE_DEADLINE_SECONDS")),
+        result_url=url(env, "RIPOSTE_RESULT_URL"),
+        kubeconfig=env.get("KUBECONFIG") or None,
+    )
+
+
+def secret(env: Mapping[str, str], name: str) -> str | None:
+    """`name` from the environment, or the content of the file `name_FILE` points at."""
+    direct = env.get(name) or None
+    path = env.get(f"{name}_FILE") or None
+    if direct is not None and path is not None:
+        raise errors.ConfigError(f"set {name} or {name}_FILE, not both")
+    if path is None:
+        return direct
+    try:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise errors.ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
+    if not value:
+        raise errors.ConfigError(f"{name}_FILE: {path} is empty")
+    return value
+
+
+def url(env: Mapping[str, str], name: str) -> str | None:
+    """An http(s) URL setting (secret-capable). The URL itself never appears in errors."""
+    value = secret(env, name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise errors.ConfigError(f"{name} must be an http:// or https:// URL")
+    return value
+
+
+def flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """A boolean setting: true/false, 1/0, yes/no, on/off."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise errors.ConfigError(f"{name} must be true or false, found {raw!r}")
+
+
+def _own_namespace(env: Mapping[str, str]) -> str:
+    value = env.get("RIPOSTE_NAMESPACE")
+    if not value and SERVICEACCOUNT_NAMESPACE_FILE.is_file():
+        value = SERVICEACCOUNT_NAMESPACE_FILE.read_text(encoding="utf-8").strip()
+    value = value or "riposte"
+    if not names.is_dns_label(value):
+        raise errors.ConfigError(f"RIPOSTE_NAMESPACE {value!r} is not a namespace name")
+    return value
+
+
+def _csv(raw: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+def _rules(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise errors.ConfigError(f"RIPOSTE_RULES must be a JSON list of rule names: {exc}")
+    if not isinstance(value, list) or not value or not all(
+        isinstance(item, str) and item for item in value
+    ):
+        raise errors.ConfigError("RIPOSTE_RULES must be a non-empty JSON list of rule names")
+    return tuple(value)
+
+
+def _priority(raw: str | None, default: Priority) -> Priority:
+    if raw is None or not raw.strip():
+        return default
+    value = Priority.parse(raw)
+    if value is None:
+        known = ", ".join(p.label for p in Priority)
+        raise errors.ConfigError(f"RIPOSTE_MIN_PRIORITY must be one of {known}, found {raw!r}")
+    return value
+
+
+def _deadline(raw: str | None) -> float:
+    if raw is None or not raw.strip():
+        return 10.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.5 <= value <= 300:
+        raise errors.ConfigError(
+            f"RIPOSTE_DEADLINE_SECONDS must be a number from 0.5 to 300, found {raw!r}"
+        )
+    return value

@@ -1,0 +1,210 @@
+"""An HTTP request -> a Delivery: the body as a JSON object, from any accepted envelope.
+
+Accepted on one endpoint (DESIGN.md §3): CloudEvents binary mode (Falcosidekick's
+`cloudevents` output), CloudEvents structured mode, and a plain JSON object (Falcosidekick
+webhook/OpenFaaS/Kubeless/Fission outputs, Falco's own `http_output`).
+
+The mode is chosen from the headers *before* parsing, never by "try CloudEvents, fall
+back to JSON": a broken CloudEvent must be a 400, not an alert read some other way.
+Checks run in the order of DESIGN.md §4: size 413, media type 415, envelope 400, token 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cloudevents import exceptions as ce_errors
+from cloudevents.http import from_http
+
+from shared import errors
+from shared.config import Settings
+
+MAX_BODY = 1024 * 1024
+REQUIRED_CE_HEADERS = ("ce-specversion", "ce-id", "ce-source", "ce-type")
+STRUCTURED = "application/cloudevents+json"
+JSON = "application/json"
+TOKEN_EXTENSION = "authtoken"
+
+
+class Headers(Protocol):
+    """What intake needs of werkzeug's Headers (also satisfied by test doubles)."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def getlist(self, key: str) -> list[str]: ...
+    def keys(self) -> Any: ...
+    def items(self) -> Any: ...
+
+
+class Request(Protocol):
+    """The part of flask.Request intake reads."""
+
+    @property
+    def headers(self) -> Headers: ...
+    @property
+    def stream(self) -> Any: ...
+    @property
+    def content_length(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One accepted request: how it came, and its JSON object."""
+
+    mode: str  # "cloudevents-binary" | "cloudevents-structured" | "json"
+    body: dict[str, object]
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def event_type(self) -> str | None:
+        """The CloudEvent type, None for plain JSON (always a Falco alert)."""
+        return self.attributes.get("type")
+
+
+def read(request: Request, settings: Settings) -> Delivery:
+    """Read and authenticate a POST; raise the errors of §4 steps 1-4."""
+    raw = read_body(request)
+    headers = request.headers
+    media_type = _media_type(headers.get("Content-Type"))
+    if any(key.lower().startswith("ce-") for key in headers.keys()):
+        if media_type != JSON:
+            raise errors.UnsupportedMediaType(
+                f"a binary-mode CloudEvent must carry {JSON} data, found {media_type or 'none'}"
+            )
+        delivery = _binary_cloudevent(headers, raw)
+    elif media_type == STRUCTURED:
+        delivery = _structured_cloudevent(headers, raw)
+    elif media_type == JSON:
+        delivery = Delivery(mode="json", body=_json_object(raw, "the body"))
+    else:
+        raise errors.UnsupportedMediaType(
+            f"expected Content-Type {JSON} or {STRUCTURED}, found {media_type or 'none'}"
+        )
+    authenticate(settings, headers, delivery)
+    return delivery
+
+
+def read_body(request: Request) -> bytes:
+    """At most MAX_BODY bytes, read from the stream so a huge body is never buffered."""
+    declared = request.content_length
+    if declared is not None and declared > MAX_BODY:
+        raise errors.PayloadTooLarge(f"body of {declared} bytes is over the {MAX_BODY}-byte limit")
+    raw: bytes = request.stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise errors.PayloadTooLarge(f"body is over the {MAX_BODY}-byte limit")
+    return raw
+
+
+def authenticate(settings: Settings, headers: Headers, delivery: Delivery) -> None:
+    """When a token is configured, the sender must present it (Bearer or `authtoken`)."""
+    if settings.token is None:
+        return
+    presented = [
+        value
+        for value in (_bearer(headers.get("Authorization")), delivery.attributes.get(TOKEN_EXTENSION))
+        if value
+    ]
+    if not presented:
+        raise errors.Unauthorized(
+            "missing sender token: send 'Authorization: Bearer <token>' or the "
+            "CloudEvents extension 'authtoken'"
+        )
+    expected = settings.token.encode()
+    # Every presented value is compared, always, so timing does not reveal which matched.
+    results = [hmac.compare_digest(value.encode(), expected) for value in presented]
+    if not any(results):
+        raise errors.Unauthorized("wrong sender token")
+
+
+def _binary_cloudevent(headers: Headers, raw: bytes) -> Delivery:
+    for key in REQUIRED_CE_HEADERS:
+        values = headers.getlist(key)
+        if not values or not values[0]:
+            raise errors.BadEnvelope(f"binary-mode CloudEvent without the {_title(key)} header")
+    for key in {k.lower() for k in headers.keys() if k.lower().startswith("ce-")}:
+        if len(headers.getlist(key)) > 1:
+            raise errors.BadEnvelope(f"the {_title(key)} header is repeated")
+    if headers.get("ce-specversion") != "1.0":
+        raise errors.BadEnvelope(
+            f"CloudEvents specversion must be 1.0, found {headers.get('ce-specversion')!r}"
+        )
+    event = _from_http(headers, raw)
+    data = _json_object(raw, "the CloudEvent data")
+    return Delivery(mode="cloudevents-binary", body=data, attributes=_attributes(event))
+
+
+def _structured_cloudevent(headers: Headers, raw: bytes) -> Delivery:
+    envelope = _json_object(raw, "the structured CloudEvent")
+    if envelope.get("specversion") != "1.0":
+        raise errors.BadEnvelope(
+            f"CloudEvents specversion must be 1.0, found {str(envelope.get('specversion'))[:16]!r}"
+        )
+    for name in ("id", "source", "type"):
+        value = envelope.get(name)
+        if not isinstance(value, str) or not value:
+            raise errors.BadEnvelope(f"structured CloudEvent without a string '{name}'")
+    if "data_base64" in envelope or not isinstance(envelope.get("data"), dict):
+        raise errors.BadEnvelope("the CloudEvent 'data' must be a JSON object")
+    event = _from_http(headers, raw)
+    data = event.get_data()
+    if not isinstance(data, dict):
+        raise errors.BadEnvelope("the CloudEvent 'data' must be a JSON object")
+    return Delivery(mode="cloudevents-structured", body=data, attributes=_attributes(event))
+
+
+def _from_http(headers: Headers, raw: bytes) -> Any:
+    """The SDK's parse, with its assorted exceptions folded into one 400."""
+    try:
+        # Identity unmarshaller: the data is parsed once, strictly, by _json_object.
+        return from_http(dict(headers.items()), raw, data_unmarshaller=lambda data: data)
+    except (ce_errors.GenericException, TypeError, ValueError, RecursionError, AttributeError) as exc:
+        raise errors.BadEnvelope(f"not a valid CloudEvent: {type(exc).__name__}") from exc
+
+
+def _attributes(event: Any) -> dict[str, str]:
+    """Context attributes and extensions, strings only (others are not ours to read)."""
+    attributes = {key: value for key, value in event.get_attributes().items() if isinstance(value, str)}
+    for name in ("id", "source", "type", "specversion"):
+        if not attributes.get(name):
+            raise errors.BadEnvelope(f"CloudEvent attribute '{name}' must be a non-empty string")
+    return attributes
+
+
+def _json_object(raw: bytes, what: str) -> dict[str, object]:
+    if not raw:
+        raise errors.BadEnvelope(f"{what} is empty")
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise errors.BadEnvelope(f"{what} is not UTF-8") from exc
+    except RecursionError as exc:
+        raise errors.BadEnvelope(f"{what} is nested too deeply") from exc
+    except ValueError as exc:
+        raise errors.BadEnvelope(f"{what} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise errors.BadEnvelope(f"{what} must be a JSON object, found {type(value).__name__}")
+    return value
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip() or None
+
+
+def _title(key: str) -> str:
+    return "-".join(part.capitalize() for part in key.split("-"))

@@ -1,0 +1,37 @@
+"""Which alerts a function acts on, and which targets it must leave alone. Pure: no I/O.
+
+Matching decides "is this alert for me" (no: 204). Guarding decides "may I touch this
+target" (no: 200 `refused`, the alert was understood and deliberately not acted on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shared.alert import Alert
+from shared.config import Settings
+
+OPT_OUT_LABEL = "riposte.io/ignore"
+
+
+def matches(settings: Settings, alert: Alert) -> bool:
+    """The alert names one of this function's rules, at or above its minimum priority."""
+    if alert.is_test:
+        return False
+    if settings.sources and alert.source not in settings.sources:
+        return False
+    return alert.rule in settings.rules and alert.priority >= settings.min_priority
+
+
+def protected_namespace(settings: Settings, namespace: str) -> str | None:
+    """Why `namespace` must not be touched, or None when it may be."""
+    if namespace == settings.namespace:
+        return f"namespace {namespace} is riposte's own"
+    if namespace in settings.protected_namespaces:
+        return f"namespace {namespace} is protected (RIPOSTE_PROTECTED_NAMESPACES)"
+    return None
+
+
+def opted_out(labels: Mapping[str, str] | None) -> bool:
+    """The object (or its namespace) carries `riposte.io/ignore: "true"`."""
+    return (labels or {}).get(OPT_OUT_LABEL, "").strip().lower() == "true"
