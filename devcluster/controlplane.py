@@ -59,9 +59,7 @@ def etcd_binary() -> str:
         return os.path.join(assets, "etcd")
     found = shutil.which("etcd")
     if found is None:
-        raise ControlPlaneError(
-            "etcd is not installed: run `make deps` (it installs Debian's etcd-server)"
-        )
+        raise ControlPlaneError("etcd is not installed: run `make deps` (it installs Debian's etcd-server)")
     return found
 
 
@@ -134,40 +132,43 @@ class ControlPlane:
 
     def start_apiserver(self) -> None:
         """(Re)start the apiserver on the same port and wait until it is ready."""
-        log = open(self.workdir / "apiserver.log", "ab")
-        self._apiserver = subprocess.Popen(
-            [
-                self._apiserver_bin,
-                f"--etcd-servers=http://127.0.0.1:{self.etcd_port}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                f"--secure-port={self.port}",
-                "--insecure-port=0",
-                f"--tls-cert-file={self.workdir / 'serving.crt'}",
-                f"--tls-private-key-file={self.workdir / 'serving.key'}",
-                f"--token-auth-file={self.workdir / 'tokens.csv'}",
-                "--authorization-mode=RBAC",
-                f"--service-account-issuer={ISSUER}",
-                f"--service-account-key-file={self.workdir / 'sa.pub'}",
-                f"--service-account-signing-key-file={self.workdir / 'sa.key'}",
-                "--service-cluster-ip-range=10.96.0.0/16",
-                "--enable-admission-plugins=NamespaceLifecycle",
-                "--disable-admission-plugins=ServiceAccount",
-                "--endpoint-reconciler-type=none",
-                f"--cert-dir={self.workdir}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
-        )
-        log.close()
+        with open(self.workdir / "apiserver.log", "ab") as log:
+            self._apiserver = self._spawn(
+                [
+                    self._apiserver_bin,
+                    f"--etcd-servers=http://127.0.0.1:{self.etcd_port}",
+                    "--bind-address=127.0.0.1",
+                    "--advertise-address=127.0.0.1",
+                    f"--secure-port={self.port}",
+                    "--insecure-port=0",
+                    f"--tls-cert-file={self.workdir / 'serving.crt'}",
+                    f"--tls-private-key-file={self.workdir / 'serving.key'}",
+                    f"--token-auth-file={self.workdir / 'tokens.csv'}",
+                    "--authorization-mode=RBAC",
+                    f"--service-account-issuer={ISSUER}",
+                    f"--service-account-key-file={self.workdir / 'sa.pub'}",
+                    f"--service-account-signing-key-file={self.workdir / 'sa.key'}",
+                    "--service-cluster-ip-range=10.96.0.0/16",
+                    "--enable-admission-plugins=NamespaceLifecycle",
+                    "--disable-admission-plugins=ServiceAccount",
+                    "--endpoint-reconciler-type=none",
+                    f"--cert-dir={self.workdir}",
+                ],
+                log,
+            )
         self._wait_ready()
+
+    @staticmethod
+    def _spawn(argv: list[str], log: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+        )
 
     # -- access ----------------------------------------------------------------------
 
     def client(self) -> Any:
         """A kubernetes ApiClient as the admin."""
-        from kubernetes import client, config
+        from kubernetes import config
 
         return config.new_client_from_config(config_file=str(self.kubeconfig))
 
@@ -208,7 +209,9 @@ class ControlPlane:
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "local", "cluster": {"server": self.url, "certificate-authority": str(self.ca_file)}}],
+            "clusters": [
+                {"name": "local", "cluster": {"server": self.url, "certificate-authority": str(self.ca_file)}}
+            ],
             "users": [{"name": user, "user": {"token": token}}],
             "contexts": [{"name": user, "context": {"cluster": "local", "user": user}}],
             "current-context": user,
@@ -217,23 +220,20 @@ class ControlPlane:
         path.chmod(0o600)
 
     def _start_etcd(self, etcd: str) -> None:
-        log = open(self.workdir / "etcd.log", "ab")
-        self._etcd = subprocess.Popen(
-            [
-                etcd,
-                f"--data-dir={self.workdir / 'etcd'}",
-                f"--listen-client-urls=http://127.0.0.1:{self.etcd_port}",
-                f"--advertise-client-urls=http://127.0.0.1:{self.etcd_port}",
-                f"--listen-peer-urls=http://127.0.0.1:{self.peer_port}",
-                f"--initial-advertise-peer-urls=http://127.0.0.1:{self.peer_port}",
-                f"--initial-cluster=default=http://127.0.0.1:{self.peer_port}",
-                "--unsafe-no-fsync" if _etcd_has_no_fsync(etcd) else "--quota-backend-bytes=0",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
-        )
-        log.close()
+        with open(self.workdir / "etcd.log", "ab") as log:
+            self._etcd = self._spawn(
+                [
+                    etcd,
+                    f"--data-dir={self.workdir / 'etcd'}",
+                    f"--listen-client-urls=http://127.0.0.1:{self.etcd_port}",
+                    f"--advertise-client-urls=http://127.0.0.1:{self.etcd_port}",
+                    f"--listen-peer-urls=http://127.0.0.1:{self.peer_port}",
+                    f"--initial-advertise-peer-urls=http://127.0.0.1:{self.peer_port}",
+                    f"--initial-cluster=default=http://127.0.0.1:{self.peer_port}",
+                    "--unsafe-no-fsync" if _etcd_has_no_fsync(etcd) else "--quota-backend-bytes=0",
+                ],
+                log,
+            )
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self._etcd.poll() is not None:

@@ -2,12 +2,13 @@
 
 Layers, lowest first (a module imports only from layers below it):
 
-    errors, names                pure definitions
-    config                       environment -> Settings, read once at start
-    alert, redact, policy        the alert model and the decisions on it; no I/O
-    intake                       an HTTP request -> a Delivery (envelope + alert)
-    kube                         the only module that talks to the Kubernetes API
-    outcome, audit               the result: reply CloudEvent, result POST, Event, log line
-    endpoint                     the HTTP edge: status mapping, health, last-resort handler
+    errors, names, priority, deadline   pure definitions
+    config                              environment -> Settings, read once at start
+    alert, redact, targets, policy      the alert model and decisions on it; no I/O
+    intake                              an HTTP request -> a Delivery (envelope + body)
+    kube, webhook                       the only modules doing network I/O (API, sinks)
+    copies, outcome, audit              keep a copy; reply CloudEvent; Event and log line
+    endpoint                            the HTTP edge: status mapping, health, last resort
 
 functions/<name>/main.py imports from here; nothing here imports a function.
+"""

@@ -75,9 +75,7 @@ class Alert:
         """
         if self.uuid:
             return self.uuid
-        digest = hashlib.sha256(
-            json.dumps([self.rule, self.time_ns, self.output]).encode()
-        ).hexdigest()
+        digest = hashlib.sha256(json.dumps([self.rule, self.time_ns, self.output]).encode()).hexdigest()
         return f"sha256:{digest[:40]}"
 
     @property
@@ -107,9 +105,7 @@ def parse(body: object) -> Alert:
     time_text = _required_text(body, "time")
     fields = body.get("output_fields")
     if not isinstance(fields, dict):
-        raise errors.NotAnAlert(
-            f"'output_fields' must be a JSON object, found {_kind(fields)}"
-        )
+        raise errors.NotAnAlert(f"'output_fields' must be a JSON object, found {_kind(fields)}")
     tags = body.get("tags")
     if tags is None:
         tags = []

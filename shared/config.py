@@ -65,9 +65,7 @@ def load(
             "(Falcosidekick silently drops header values holding ':' or ',')"
         )
     if token is None:
-        log.warning(
-            "%s: RIPOSTE_TOKEN is not set: accepting alerts from any sender", function
-        )
+        log.warning("%s: RIPOSTE_TOKEN is not set: accepting alerts from any sender", function)
     protected = _csv(env.get("RIPOSTE_PROTECTED_NAMESPACES"))
     return Settings(
         function=function,
@@ -145,10 +143,8 @@ def _rules(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     try:
         value = json.loads(raw)
     except ValueError as exc:
-        raise errors.ConfigError(f"RIPOSTE_RULES must be a JSON list of rule names: {exc}")
-    if not isinstance(value, list) or not value or not all(
-        isinstance(item, str) and item for item in value
-    ):
+        raise errors.ConfigError(f"RIPOSTE_RULES must be a JSON list of rule names: {exc}") from None
+    if not isinstance(value, list) or not value or not all(isinstance(item, str) and item for item in value):
         raise errors.ConfigError("RIPOSTE_RULES must be a non-empty JSON list of rule names")
     return tuple(value)
 
@@ -171,7 +167,5 @@ def _deadline(raw: str | None) -> float:
     except ValueError:
         value = -1.0
     if not 0.5 <= value <= 300:
-        raise errors.ConfigError(
-            f"RIPOSTE_DEADLINE_SECONDS must be a number from 0.5 to 300, found {raw!r}"
-        )
+        raise errors.ConfigError(f"RIPOSTE_DEADLINE_SECONDS must be a number from 0.5 to 300, found {raw!r}")
     return value

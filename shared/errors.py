@@ -73,7 +73,7 @@ class InvalidTarget(RiposteError):
     status = HTTPStatus.UNPROCESSABLE_ENTITY
 
     def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"output_fields[{field!r}] {problem}")
+        super().__init__(f"{field} {problem}")
         self.field = field
 
 

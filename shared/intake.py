@@ -15,10 +15,12 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+import flask
 from cloudevents import exceptions as ce_errors
 from cloudevents.http import from_http
+from werkzeug.datastructures import Headers
 
 from shared import errors
 from shared.config import Settings
@@ -28,26 +30,6 @@ REQUIRED_CE_HEADERS = ("ce-specversion", "ce-id", "ce-source", "ce-type")
 STRUCTURED = "application/cloudevents+json"
 JSON = "application/json"
 TOKEN_EXTENSION = "authtoken"
-
-
-class Headers(Protocol):
-    """What intake needs of werkzeug's Headers (also satisfied by test doubles)."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-    def getlist(self, key: str) -> list[str]: ...
-    def keys(self) -> Any: ...
-    def items(self) -> Any: ...
-
-
-class Request(Protocol):
-    """The part of flask.Request intake reads."""
-
-    @property
-    def headers(self) -> Headers: ...
-    @property
-    def stream(self) -> Any: ...
-    @property
-    def content_length(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -64,7 +46,7 @@ class Delivery:
         return self.attributes.get("type")
 
 
-def read(request: Request, settings: Settings) -> Delivery:
+def read(request: flask.Request, settings: Settings) -> Delivery:
     """Read and authenticate a POST; raise the errors of §4 steps 1-4."""
     raw = read_body(request)
     headers = request.headers
@@ -87,7 +69,7 @@ def read(request: Request, settings: Settings) -> Delivery:
     return delivery
 
 
-def read_body(request: Request) -> bytes:
+def read_body(request: flask.Request) -> bytes:
     """At most MAX_BODY bytes, read from the stream so a huge body is never buffered."""
     declared = request.content_length
     if declared is not None and declared > MAX_BODY:

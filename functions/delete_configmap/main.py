@@ -1,0 +1,93 @@
+"""delete-configmap: delete a ConfigMap that holds credentials, keeping a copy first.
+
+Answers:  Falco k8s_audit rule "Create/Modify Configmap With Private Credentials"
+          (RIPOSTE_RULES; minimum priority Warning, RIPOSTE_MIN_PRIORITY).
+Reads:    output_fields ka.target.namespace (added by deploy/falco's append_output),
+          ka.target.name or ka.req.configmap.name, ka.target.resource.
+Verbs:    namespaces get; configmaps get, delete; events get, create (target namespace);
+          secrets create, get, list (own namespace: the copies).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+import functions_framework
+
+from shared import audit, config, copies, endpoint, kube, policy, targets
+from shared.intake import Delivery
+from shared.outcome import Decision, Outcome, Result
+from shared.priority import Priority
+
+RULE = "Create/Modify Configmap With Private Credentials"
+# The rule's own test (falcosecurity/plugins k8saudit rules, macro contains_private_credentials).
+CREDENTIAL_MARKERS = (
+    "aws_access_key_id", "aws-access-key-id", "aws_s3_access_key_id",
+    "aws-s3-access-key-id", "password", "passphrase",
+)  # fmt: skip
+
+SETTINGS = config.load(
+    "delete-configmap", rules=(RULE,), min_priority=Priority.WARNING, sources=("k8s_audit",)
+)
+KUBE = kube.Kube(SETTINGS)
+
+
+@functions_framework.http
+def handle(request: flask.Request) -> flask.Response:
+    return endpoint.respond(request, SETTINGS, delete_configmap)
+
+
+def delete_configmap(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
+    alert = call.alert_from(delivery)  # 400: not an alert
+    if not policy.matches(SETTINGS, alert):
+        return None  # 204: not for this function
+    target = call.aimed_at(targets.configmap(alert))  # 422: no valid namespace/name
+    decide = Decision(alert, "delete-configmap", target)
+    if reason := policy.protected_namespace(SETTINGS, target.namespace):
+        return decide(Result.REFUSED, reason)
+    if audit.already_recorded(KUBE, call.deadline, SETTINGS, target.namespace, alert.identity):
+        return decide(Result.ALREADY_DONE, "this alert was acted on before")
+    try:
+        namespace = KUBE.read_namespace(call.deadline, target.namespace)
+        if policy.opted_out(namespace["metadata"].get("labels")):
+            return decide(Result.REFUSED, f"namespace carries {policy.OPT_OUT_LABEL}=true")
+        for _ in range(2):  # a 409 (changed since verified) earns one re-read and re-verify
+            live = KUBE.read_configmap(call.deadline, namespace=target.namespace, name=target.name)
+            if policy.opted_out(live["metadata"].get("labels")):
+                return decide(Result.REFUSED, f"ConfigMap carries {policy.OPT_OUT_LABEL}=true")
+            if not (found := credential_keys(live)):
+                return decide(Result.REFUSED, "ConfigMap no longer holds a credential the rule describes")
+            if SETTINGS.dry_run:
+                return decide(Result.DRY_RUN, f"would copy and delete (credential keys: {', '.join(found)})")
+            copy = copies.keep(KUBE, call.deadline, SETTINGS, live, alert)
+            try:
+                KUBE.delete_configmap(call.deadline, verified=live)  # uid + resourceVersion preconditions
+            except kube.Conflict:
+                continue
+            done = decide(Result.ACTED, f"deleted; copy kept in {copy}", copy=copy, credential_keys=found)
+            if warning := audit.record(KUBE, call.deadline, SETTINGS, done, uid=live["metadata"]["uid"]):
+                call.warnings.append(warning)
+            return done
+        return decide(Result.REFUSED, "ConfigMap kept changing while being verified")
+    except kube.NotFound:
+        copy = copies.find(KUBE, call.deadline, SETTINGS, namespace=target.namespace, name=target.name)
+        if copy:
+            return decide(Result.ALREADY_DONE, f"already deleted; copy kept in {copy}", copy=copy)
+        return decide(Result.REFUSED, "ConfigMap (or its namespace) not found")
+    except copies.CopyMismatch as exc:
+        return decide(Result.FAILED, f"not deleted: {exc}")
+    except kube.KubeError as exc:
+        return decide(Result.FAILED, f"not deleted: Kubernetes API refused: {exc}")
+
+
+def credential_keys(configmap: dict[str, Any]) -> list[str]:
+    """Keys whose name or value holds one of the rule's markers (never the values)."""
+    data: dict[str, str] = configmap.get("data") or {}
+    binary: dict[str, str] = configmap.get("binaryData") or {}
+    hits = [key for key, value in data.items() if _marked(key) or _marked(value)]
+    return sorted(hits + [key for key in binary if _marked(key)])
+
+
+def _marked(text: str) -> bool:
+    return any(marker in text for marker in CREDENTIAL_MARKERS)

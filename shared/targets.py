@@ -1,0 +1,62 @@
+"""Where an alert points: the Kubernetes object a function would act on. Pure: no I/O.
+
+A function never guesses: a missing namespace is a 422 naming the field, never "default".
+Every name is checked against Kubernetes' own rules before it reaches an API URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shared import errors, names
+from shared.alert import Alert
+
+
+@dataclass(frozen=True)
+class Target:
+    """One namespaced object, by kind, namespace and name."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    @property
+    def subject(self) -> str:
+        """The reply CloudEvent's subject: `<namespace>/<kind>/<name>`."""
+        return f"{self.namespace}/{self.kind.lower()}/{self.name}"
+
+
+def configmap(alert: Alert) -> Target:
+    """The ConfigMap of a k8s_audit alert.
+
+    The seed rule outputs only `ka.req.configmap.name`; its namespace arrives only when
+    Falco's `append_output` adds `ka.target.namespace` (deploy/falco does).
+    """
+    resource = alert.value("ka.target.resource")
+    if resource is not None and resource != "configmaps":
+        raise errors.InvalidTarget(
+            "output_fields['ka.target.resource']", f"is {str(resource)[:40]!r}, not 'configmaps'"
+        )
+    return Target(
+        kind="ConfigMap",
+        namespace=_field(alert, ("ka.target.namespace",), names.is_dns_label, "namespace"),
+        name=_field(alert, ("ka.target.name", "ka.req.configmap.name"), names.is_dns_subdomain, "ConfigMap"),
+    )
+
+
+def _field(alert: Alert, keys: tuple[str, ...], valid: Callable[[str], bool], what: str) -> str:
+    """The first present field among `keys`, checked; 422 naming the field otherwise."""
+    for key in keys:
+        value = alert.value(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise errors.InvalidTarget(
+                f"output_fields[{key!r}]", f"must be a string, found {type(value).__name__}"
+            )
+        if not valid(value):
+            raise errors.InvalidTarget(f"output_fields[{key!r}]", f"is not a valid {what} name")
+        return value
+    label = " or ".join(f"output_fields[{key!r}]" for key in keys)
+    raise errors.InvalidTarget(label, "is missing (null, <NA> or absent)")
