@@ -68,8 +68,9 @@ def respond(request: flask.Request, settings: Settings, handler: Handler) -> fla
             return _json_response(HTTPStatus.OK, {"status": "ok"})  # OpenFaaS /_/health, /_/ready
         if request.method != "POST":
             raise errors.MethodNotAllowed(f"{request.method} is not supported: POST alerts, GET for health")
-        delivery = intake.read(request, settings)
+        raw = intake.read_body(request)
         body_read = True
+        delivery = intake.read(request.headers, raw, settings)
         entry["mode"] = delivery.mode
         result = handler(delivery, call)
         if result is None:
