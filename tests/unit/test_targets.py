@@ -39,7 +39,7 @@ def test_missing_namespace_is_422_naming_the_field_never_a_guess(missing):
         "a/b",
         "AWS-creds",
         "x" * 254,
-        "аws-creds",
+        "\u0430ws-creds",
         "aws%2Fcreds",
         "-lead",
         "trail-",
@@ -60,7 +60,7 @@ def test_invalid_namespaces_are_422(namespace):
 
 
 def test_a_non_configmap_resource_is_422():
-    with pytest.raises(errors.InvalidTarget, match="ka.target.resource"):
+    with pytest.raises(errors.InvalidTarget, match=r"ka\.target\.resource"):
         target_of("shop", "aws-creds", **{"ka.target.resource": "secrets"})
 
 
