@@ -1,0 +1,74 @@
+"""Integration set-up: the real local control plane, the shipped RBAC, real SA tokens.
+
+The control plane is started once per test session (hack/build-apiserver.sh builds the
+apiserver on first use, printing its progress). It cannot be skipped: if it cannot start,
+every test here fails with the reason. deploy/knative's namespace and RBAC are applied as
+shipped, and each function runs as its own ServiceAccount with a TokenRequest token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+import requests
+from kubernetes import client
+
+from devcluster import manifests
+from devcluster.controlplane import ControlPlane, ControlPlaneError
+from devcluster.functions import FunctionProcess
+
+Serve = Callable[..., FunctionProcess]
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[ControlPlane]:
+    try:
+        plane = ControlPlane.start()
+    except ControlPlaneError as exc:
+        pytest.fail(f"the local control plane could not start (DESIGN.md §9): {exc}", pytrace=False)
+    try:
+        manifests.apply(plane.client(), manifests.documents(manifests.kustomization_files()))
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="session")
+def core(cluster: ControlPlane) -> client.CoreV1Api:
+    return client.CoreV1Api(cluster.client())
+
+
+@pytest.fixture(scope="session")
+def serve(cluster: ControlPlane) -> Iterator[Serve]:
+    """Start a function as its own ServiceAccount; same settings share one process."""
+    running: dict[tuple[object, ...], FunctionProcess] = {}
+
+    def start(function: str, **env: str) -> FunctionProcess:
+        key = (function, *sorted(env.items()))
+        if key not in running:
+            kubeconfig = cluster.serviceaccount_kubeconfig("riposte", function)
+            process = FunctionProcess(
+                function, {"KUBECONFIG": str(kubeconfig), **env}, workdir=cluster.workdir
+            )
+            running[key] = process.wait_ready()
+        return running[key]
+
+    yield start
+    for process in running.values():
+        process.stop()
+
+
+@pytest.fixture
+def namespace(core: client.CoreV1Api) -> str:
+    """A fresh namespace (never deleted: no namespace controller runs here)."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    core.create_namespace({"metadata": {"name": name}})
+    return name
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session

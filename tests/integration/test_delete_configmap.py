@@ -1,0 +1,248 @@
+"""delete-configmap against the real apiserver, as its own ServiceAccount, over real HTTP.
+
+Covers the seed end to end (copy kept, preconditions, Event, reply), each sender format,
+redelivery and concurrency (one delete, one Event), and every refusal: no credential any
+more, not found, protected namespace, opt-out label on the object or its namespace,
+dry-run. Every refusal is checked on the cluster: nothing deleted, no copy, no Event.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from kubernetes import client
+
+from tests.helpers import cloudevent_headers, configmap_alert, encode
+
+FUNCTION = "delete-configmap"
+CREDS = {"aws_access_key_id": "AKES20LNOA"}
+
+
+@pytest.fixture
+def fn(serve):
+    return serve(FUNCTION)
+
+
+def make_configmap(core, namespace, name="aws-creds", data=None, labels=None):
+    body = {"metadata": {"name": name, "labels": labels or {}}, "data": CREDS if data is None else data}
+    return core.create_namespaced_config_map(namespace, body)
+
+
+def exists(core, namespace, name):
+    try:
+        core.read_namespaced_config_map(name, namespace)
+    except client.ApiException as exc:
+        assert exc.status == 404
+        return False
+    return True
+
+
+def copies_of(core, namespace, name):
+    return [
+        s
+        for s in core.list_namespaced_secret("riposte", label_selector="riposte.io/copy-of=configmap").items
+        if s.metadata.annotations["riposte.io/source-namespace"] == namespace
+        and s.metadata.annotations["riposte.io/source-name"] == name
+    ]
+
+
+def events_in(core, namespace):
+    return [e for e in core.list_namespaced_event(namespace).items if e.metadata.name.startswith("riposte-")]
+
+
+def send(http, fn, alert, **extensions):
+    return http.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert, **extensions))
+
+
+def assert_untouched(core, namespace, name="aws-creds"):
+    assert exists(core, namespace, name)
+    assert copies_of(core, namespace, name) == []
+    assert events_in(core, namespace) == []
+
+
+def test_seed_deletes_the_configmap_keeps_a_copy_and_records_an_event(core, http, fn, namespace):
+    source = make_configmap(core, namespace, labels={"team": "payments"})
+    alert = configmap_alert(namespace, "aws-creds")
+    response = send(http, fn, alert)
+
+    assert response.status_code == 200, response.text
+    assert response.headers["ce-type"] == "riposte.action.v1"
+    assert response.headers["ce-subject"] == f"{namespace}/configmap/aws-creds"
+    reply = response.json()
+    assert reply["outcome"] == "acted"
+    assert reply["uuid"] == alert["uuid"]
+    assert reply["rule"] == alert["rule"]
+    assert reply["priority"] == "Warning"
+    assert reply["target"] == {"kind": "ConfigMap", "namespace": namespace, "name": "aws-creds"}
+    assert reply["credential_keys"] == ["aws_access_key_id"]
+    assert isinstance(reply["duration_ms"], int)
+    assert "AKES20LNOA" not in response.text
+
+    assert not exists(core, namespace, "aws-creds")
+    [copy] = copies_of(core, namespace, "aws-creds")
+    assert copy.metadata.name == f"riposte-cm-{source.metadata.uid}"
+    assert reply["copy"] == f"riposte/{copy.metadata.name}"
+    annotations = copy.metadata.annotations
+    assert annotations["riposte.io/source-uid"] == source.metadata.uid
+    assert annotations["riposte.io/source-resource-version"] == source.metadata.resource_version
+    assert annotations["riposte.io/alert-identity"] == alert["uuid"]
+    kept = json.loads(base64.b64decode(copy.data["configmap.json"]))
+    assert kept["data"] == CREDS
+    assert kept["metadata"]["labels"] == {"team": "payments"}
+
+    [event] = events_in(core, namespace)
+    assert event.involved_object.uid == source.metadata.uid
+    assert event.involved_object.kind == "ConfigMap"
+    assert event.source.component == "riposte/delete-configmap"
+    assert alert["uuid"] in event.message
+    assert "AKES20LNOA" not in event.message
+
+
+def test_the_copy_restores_the_configmap(core, http, fn, namespace):
+    make_configmap(core, namespace, data={"password": "hunter2", "plain": "x"})
+    assert send(http, fn, configmap_alert(namespace, "aws-creds")).json()["outcome"] == "acted"
+    [copy] = copies_of(core, namespace, "aws-creds")
+    # README "Restoring a deleted ConfigMap": decode configmap.json and create it.
+    restored = core.create_namespaced_config_map(namespace, json.loads(base64.b64decode(copy.data["configmap.json"])))
+    assert restored.data == {"password": "hunter2", "plain": "x"}
+
+
+@pytest.mark.parametrize("mode", ["webhook-json", "structured", "falco-http-output"])
+def test_every_sender_format_acts(core, http, fn, namespace, mode):
+    make_configmap(core, namespace)
+    alert = configmap_alert(namespace, "aws-creds")
+    if mode == "webhook-json":
+        response = http.post(fn.url, data=encode(alert), headers={"Content-Type": "application/json; charset=utf-8"})
+    elif mode == "structured":
+        envelope = {"specversion": "1.0", "id": "x1", "source": "https://falco.org", "type": "falco.rule.output.v1", "data": alert}
+        response = http.post(fn.url, data=json.dumps(envelope), headers={"Content-Type": "application/cloudevents+json"})
+    else:
+        alert.pop("uuid")
+        alert["time"] = "2026-07-14T09:52:30.418215000Z"
+        response = http.post(fn.url, data=json.dumps(alert, sort_keys=True), headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["outcome"] == "acted"
+    assert not exists(core, namespace, "aws-creds")
+
+
+def test_the_same_alert_twice_deletes_once(core, http, fn, namespace):
+    make_configmap(core, namespace)
+    alert = configmap_alert(namespace, "aws-creds")
+    assert send(http, fn, alert).json()["outcome"] == "acted"
+    make_configmap(core, namespace)  # recreated under the same name: a new object
+    again = send(http, fn, alert).json()
+    assert again["outcome"] == "already-done"
+    assert exists(core, namespace, "aws-creds"), "a redelivered alert must not act a second time"
+    assert len(events_in(core, namespace)) == 1
+
+
+def test_concurrent_redeliveries_delete_once_and_record_one_event(core, http, fn, namespace):
+    make_configmap(core, namespace)
+    alert = configmap_alert(namespace, "aws-creds")
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(lambda _: send(http, fn, alert).json()["outcome"], range(24)))
+    assert outcomes.count("acted") == 1, outcomes
+    assert set(outcomes) == {"acted", "already-done"}
+    assert len(copies_of(core, namespace, "aws-creds")) == 1
+    assert len(events_in(core, namespace)) == 1
+
+
+def test_a_new_alert_for_an_already_deleted_configmap_is_already_done(core, http, fn, namespace):
+    make_configmap(core, namespace)
+    assert send(http, fn, configmap_alert(namespace, "aws-creds")).json()["outcome"] == "acted"
+    reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
+    assert reply["outcome"] == "already-done"
+    assert reply["copy"].startswith("riposte/riposte-cm-")
+
+
+def test_a_configmap_riposte_never_saw_is_refused_as_not_found(core, http, fn, namespace):
+    reply = send(http, fn, configmap_alert(namespace, "never-existed")).json()
+    assert reply["outcome"] == "refused"
+    assert "not found" in reply["reason"]
+    assert events_in(core, namespace) == []
+
+
+def test_a_configmap_without_credentials_is_not_deleted(core, http, fn, namespace):
+    make_configmap(core, namespace, data={"greeting": "hello"})  # forged or stale alert
+    reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
+    assert reply["outcome"] == "refused"
+    assert "no longer holds a credential" in reply["reason"]
+    assert_untouched(core, namespace)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"db_password": "x"}, {"config": "passphrase=abc"}, {"aws-s3-access-key-id": "a"}, {"k": "aws_access_key_id=1"}],
+)
+def test_the_rule_markers_in_keys_or_values_count_as_credentials(core, http, fn, namespace, data):
+    make_configmap(core, namespace, data=data)
+    assert send(http, fn, configmap_alert(namespace, "aws-creds")).json()["outcome"] == "acted"
+
+
+def test_markers_are_case_sensitive_like_falcos_rule(core, http, fn, namespace):
+    make_configmap(core, namespace, data={"PASSWORD": "x"})
+    assert send(http, fn, configmap_alert(namespace, "aws-creds")).json()["outcome"] == "refused"
+
+
+def test_protected_namespace_is_refused(core, http, fn):
+    name = "aws-creds-protected"
+    core.create_namespaced_config_map("kube-system", {"metadata": {"name": name}, "data": CREDS})
+    reply = send(http, fn, configmap_alert("kube-system", name)).json()
+    assert reply["outcome"] == "refused"
+    assert "protected" in reply["reason"]
+    assert exists(core, "kube-system", name)
+
+
+def test_own_namespace_is_refused(core, http, fn):
+    core.create_namespaced_config_map("riposte", {"metadata": {"name": "own-creds"}, "data": CREDS})
+    reply = send(http, fn, configmap_alert("riposte", "own-creds")).json()
+    assert reply["outcome"] == "refused"
+    assert exists(core, "riposte", "own-creds")
+
+
+def test_opt_out_label_on_the_configmap_is_refused(core, http, fn, namespace):
+    make_configmap(core, namespace, labels={"riposte.io/ignore": "true"})
+    reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
+    assert reply["outcome"] == "refused"
+    assert "riposte.io/ignore" in reply["reason"]
+    assert_untouched(core, namespace)
+
+
+def test_opt_out_label_on_the_namespace_is_refused(core, http, fn, namespace):
+    core.patch_namespace(namespace, {"metadata": {"labels": {"riposte.io/ignore": "true"}}})
+    make_configmap(core, namespace)
+    reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
+    assert reply["outcome"] == "refused"
+    assert "namespace" in reply["reason"]
+    assert_untouched(core, namespace)
+
+
+def test_missing_namespace_is_422_and_nothing_changes(core, http, fn, namespace):
+    make_configmap(core, namespace)
+    response = send(http, fn, configmap_alert(None, "aws-creds"))
+    assert response.status_code == 422
+    assert "ka.target.namespace" in response.json()["error"]
+    assert_untouched(core, namespace)
+
+
+def test_dry_run_replies_and_changes_nothing(core, http, serve, namespace):
+    fn = serve(FUNCTION, RIPOSTE_DRY_RUN="true")
+    make_configmap(core, namespace)
+    response = send(http, fn, configmap_alert(namespace, "aws-creds"))
+    assert response.status_code == 200
+    reply = response.json()
+    assert reply["outcome"] == "dry-run"
+    assert reply["dry_run"] is True
+    assert "would copy and delete" in reply["reason"]
+    assert_untouched(core, namespace)
+
+
+def test_a_configmap_modified_after_the_alert_is_verified_against_live_state(core, http, fn, namespace):
+    make_configmap(core, namespace)
+    core.patch_namespaced_config_map("aws-creds", namespace, [{"op": "remove", "path": "/data/aws_access_key_id"}])
+    reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
+    assert reply["outcome"] == "refused"
+    assert exists(core, namespace, "aws-creds")
