@@ -124,11 +124,17 @@ def _error_response(exc: errors.RiposteError, *, streamed: bool) -> flask.Respon
     body = {"error": exc.message, "status": int(exc.status)}
     if streamed:
         # The body was not read (or not all of it): a streamed response stops
-        # functions-framework's after-request hook from buffering it whole, and
-        # closing the connection spares reading the rest.
+        # functions-framework's after-request hook from buffering it whole. gunicorn
+        # drops `Connection: close` (kept for other servers) but, given a fixed length
+        # and an unread body, closes the connection itself instead of draining it.
         headers["Connection"] = "close"
+        answer = json.dumps(body).encode()
+        headers["Content-Length"] = str(len(answer))
         return flask.Response(
-            _once(json.dumps(body).encode()), status=exc.status, headers=headers, mimetype="application/json"
+            _once(answer),
+            status=exc.status,
+            headers=headers,
+            mimetype="application/json",
         )
     return _json_response(exc.status, body, headers)
 

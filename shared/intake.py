@@ -126,12 +126,12 @@ def _structured_cloudevent(headers: Headers, raw: bytes) -> Delivery:
         value = envelope.get(name)
         if not isinstance(value, str) or not value:
             raise errors.BadEnvelope(f"structured CloudEvent without a string '{name}'")
-    if "data_base64" in envelope or not isinstance(envelope.get("data"), dict):
+    # The SDK re-serialises structured data for its unmarshaller; the envelope's own
+    # object is the data.
+    data = envelope.get("data")
+    if "data_base64" in envelope or not isinstance(data, dict):
         raise errors.BadEnvelope("the CloudEvent 'data' must be a JSON object")
     event = _from_http(headers, raw)
-    # The SDK re-serialises structured data for its unmarshaller; the envelope's own
-    # object, checked above, is the data.
-    data: dict[str, object] = envelope["data"]
     return Delivery(mode="cloudevents-structured", body=data, attributes=_attributes(event))
 
 
