@@ -29,17 +29,6 @@ def event_name(function: str, identity: str) -> str:
     return f"riposte-{function}-{digest}"
 
 
-def already_recorded(
-    client: kube.Kube, deadline: Deadline, settings: Settings, outcome_namespace: str, identity: str
-) -> bool:
-    """This alert identity already led this function to act (its Event exists)."""
-    try:
-        client.read_event(deadline, namespace=outcome_namespace, name=event_name(settings.function, identity))
-    except kube.NotFound:
-        return False
-    return True
-
-
 def record(
     client: kube.Kube, deadline: Deadline, settings: Settings, outcome: Outcome, *, uid: str
 ) -> str | None:

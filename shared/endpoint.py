@@ -92,7 +92,7 @@ def respond(request: flask.Request, settings: Settings, handler: Handler) -> fla
         entry["error"] = "internal error"
         response = _json_response(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
     entry["status"] = response.status_code
-    entry["duration_ms"] = int((time.monotonic() - started) * 1000)
+    entry["duration_ms"] = round((time.monotonic() - started) * 1000, 2)
     _describe(entry, call)
     audit.log(entry)
     return response

@@ -7,61 +7,26 @@ over a real socket, exactly as sent.
 
 from __future__ import annotations
 
-import copy
 import http.client
 import json
 import socket
-import uuid as uuidlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from devcluster.senders import CONFIGMAP_RULE, cloudevent_headers, configmap_alert, encode
+
+__all__ = ["CONFIGMAP_RULE", "cloudevent_headers", "configmap_alert", "encode"]
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SIDEKICK = FIXTURES / "falcosidekick"
 FALCO = FIXTURES / "falco-http-output"
 HTTP = FIXTURES / "http"
-CONFIGMAP_RULE = "Create/Modify Configmap With Private Credentials"
 
 
 def sidekick(name: str) -> dict[str, Any]:
     """A Falcosidekick payload fixture, decoded."""
     return json.loads((SIDEKICK / f"{name}.json").read_text())
-
-
-def configmap_alert(namespace: str | None, name: str, *, identity: str | None = None) -> dict[str, Any]:
-    """The seed alert as Falcosidekick forwards it, with append_output's namespace."""
-    alert = copy.deepcopy(sidekick("k8saudit_configmap_with_private_credentials"))
-    alert["uuid"] = identity or str(uuidlib.uuid4())
-    alert["output_fields"]["ka.req.configmap.name"] = name
-    alert["output"] = alert["output"].replace("configmap=payment-config", f"configmap={name}")
-    if namespace is not None:
-        alert["output_fields"]["ka.target.namespace"] = namespace
-    return alert
-
-
-def cloudevent_headers(alert: dict[str, Any], **extensions: str) -> dict[str, str]:
-    """Headers of Falcosidekick's cloudevents output (binary mode) for `alert`."""
-    headers = {
-        "Ce-Eventsource": alert.get("source", "syscall"),
-        "Ce-Hostname": alert.get("hostname", ""),
-        "Ce-Id": str(uuidlib.uuid4()),
-        "Ce-Priority": alert["priority"],
-        "Ce-Rule": alert["rule"],
-        "Ce-Source": "https://falco.org",
-        "Ce-Specversion": "1.0",
-        "Ce-Time": alert["time"],
-        "Ce-Type": "falco.rule.output.v1",
-        "Content-Type": "application/json",
-        "User-Agent": "Go-http-client/1.1",
-    }
-    for key, value in extensions.items():
-        headers[f"Ce-{key.capitalize()}"] = value
-    return headers
-
-
-def encode(alert: dict[str, Any]) -> bytes:
-    """Go json.Marshal's compact form."""
-    return json.dumps(alert, separators=(",", ":")).encode()
 
 
 @dataclass

@@ -4,8 +4,8 @@ Answers:  Falco k8s_audit rule "Create/Modify Configmap With Private Credentials
           (RIPOSTE_RULES; minimum priority Warning, RIPOSTE_MIN_PRIORITY).
 Reads:    output_fields ka.target.namespace (added by deploy/falco's append_output),
           ka.target.name or ka.req.configmap.name, ka.target.resource.
-Verbs:    namespaces get; configmaps get, delete; events get, create (target namespace);
-          secrets create, get, list (own namespace: the copies).
+Verbs:    namespaces get; configmaps get, delete; events get, create (any namespace);
+          secrets create, get, list (own namespace only: the copies).
 """
 
 from __future__ import annotations
@@ -42,43 +42,47 @@ def delete_configmap(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
     alert = call.alert_from(delivery)  # 400: not an alert
     if not policy.matches(SETTINGS, alert):
         return None  # 204: not for this function
-    target = call.aimed_at(targets.configmap(alert))  # 422: no valid namespace/name
+    target = call.aimed_at(targets.configmap(alert))  # 422: no valid namespace or name
     decide = Decision(alert, "delete-configmap", target)
     if reason := policy.protected_namespace(SETTINGS, target.namespace):
         return decide(Result.REFUSED, reason)
-    if audit.already_recorded(KUBE, call.deadline, SETTINGS, target.namespace, alert.identity):
-        return decide(Result.ALREADY_DONE, "this alert was acted on before")
     try:
-        namespace = KUBE.read_namespace(call.deadline, target.namespace)
-        if policy.opted_out(namespace["metadata"].get("labels")):
+        live = KUBE.snapshot(
+            call.deadline, target, event_name=audit.event_name(SETTINGS.function, alert.identity)
+        )
+        if live.recorded:
+            return decide(Result.ALREADY_DONE, "this alert was acted on before")
+        if live.namespace and policy.opted_out(live.namespace["metadata"].get("labels")):
             return decide(Result.REFUSED, f"namespace carries {policy.OPT_OUT_LABEL}=true")
+        configmap = live.object
         for _ in range(2):  # a 409 (changed since verified) earns one re-read and re-verify
-            live = KUBE.read_configmap(call.deadline, namespace=target.namespace, name=target.name)
-            if policy.opted_out(live["metadata"].get("labels")):
+            if configmap is None:
+                raise kube.NotFound(404, "NotFound", target.subject)
+            if policy.opted_out(configmap["metadata"].get("labels")):
                 return decide(Result.REFUSED, f"ConfigMap carries {policy.OPT_OUT_LABEL}=true")
-            if not (found := credential_keys(live)):
+            if not (found := credential_keys(configmap)):
                 return decide(Result.REFUSED, "ConfigMap no longer holds a credential the rule describes")
             if SETTINGS.dry_run:
                 return decide(Result.DRY_RUN, f"would copy and delete (credential keys: {', '.join(found)})")
-            copy = copies.keep(KUBE, call.deadline, SETTINGS, live, alert)
+            copy = copies.keep(KUBE, call.deadline, SETTINGS, configmap, alert)
             try:
-                KUBE.delete_configmap(call.deadline, verified=live)  # uid + resourceVersion preconditions
+                KUBE.delete_configmap(
+                    call.deadline, verified=configmap
+                )  # uid + resourceVersion preconditions
             except kube.Conflict:
+                configmap = KUBE.read_configmap(call.deadline, namespace=target.namespace, name=target.name)
                 continue
             done = decide(Result.ACTED, f"deleted; copy kept in {copy}", copy=copy, credential_keys=found)
-            if warning := audit.record(KUBE, call.deadline, SETTINGS, done, uid=live["metadata"]["uid"]):
+            if warning := audit.record(KUBE, call.deadline, SETTINGS, done, uid=configmap["metadata"]["uid"]):
                 call.warnings.append(warning)
             return done
         return decide(Result.REFUSED, "ConfigMap kept changing while being verified")
     except kube.NotFound:
-        copy = copies.find(KUBE, call.deadline, SETTINGS, namespace=target.namespace, name=target.name)
-        if copy:
+        if copy := copies.find(KUBE, call.deadline, SETTINGS, namespace=target.namespace, name=target.name):
             return decide(Result.ALREADY_DONE, f"already deleted; copy kept in {copy}", copy=copy)
         return decide(Result.REFUSED, "ConfigMap (or its namespace) not found")
-    except copies.CopyMismatch as exc:
+    except (copies.CopyMismatch, kube.KubeError) as exc:
         return decide(Result.FAILED, f"not deleted: {exc}")
-    except kube.KubeError as exc:
-        return decide(Result.FAILED, f"not deleted: Kubernetes API refused: {exc}")
 
 
 def credential_keys(configmap: dict[str, Any]) -> list[str]:

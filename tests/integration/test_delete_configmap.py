@@ -106,7 +106,9 @@ def test_the_copy_restores_the_configmap(core, http, fn, namespace):
     assert send(http, fn, configmap_alert(namespace, "aws-creds")).json()["outcome"] == "acted"
     [copy] = copies_of(core, namespace, "aws-creds")
     # README "Restoring a deleted ConfigMap": decode configmap.json and create it.
-    restored = core.create_namespaced_config_map(namespace, json.loads(base64.b64decode(copy.data["configmap.json"])))
+    restored = core.create_namespaced_config_map(
+        namespace, json.loads(base64.b64decode(copy.data["configmap.json"]))
+    )
     assert restored.data == {"password": "hunter2", "plain": "x"}
 
 
@@ -115,14 +117,26 @@ def test_every_sender_format_acts(core, http, fn, namespace, mode):
     make_configmap(core, namespace)
     alert = configmap_alert(namespace, "aws-creds")
     if mode == "webhook-json":
-        response = http.post(fn.url, data=encode(alert), headers={"Content-Type": "application/json; charset=utf-8"})
+        response = http.post(
+            fn.url, data=encode(alert), headers={"Content-Type": "application/json; charset=utf-8"}
+        )
     elif mode == "structured":
-        envelope = {"specversion": "1.0", "id": "x1", "source": "https://falco.org", "type": "falco.rule.output.v1", "data": alert}
-        response = http.post(fn.url, data=json.dumps(envelope), headers={"Content-Type": "application/cloudevents+json"})
+        envelope = {
+            "specversion": "1.0",
+            "id": "x1",
+            "source": "https://falco.org",
+            "type": "falco.rule.output.v1",
+            "data": alert,
+        }
+        response = http.post(
+            fn.url, data=json.dumps(envelope), headers={"Content-Type": "application/cloudevents+json"}
+        )
     else:
         alert.pop("uuid")
         alert["time"] = "2026-07-14T09:52:30.418215000Z"
-        response = http.post(fn.url, data=json.dumps(alert, sort_keys=True), headers={"Content-Type": "application/json"})
+        response = http.post(
+            fn.url, data=json.dumps(alert, sort_keys=True), headers={"Content-Type": "application/json"}
+        )
     assert response.status_code == 200, response.text
     assert response.json()["outcome"] == "acted"
     assert not exists(core, namespace, "aws-creds")
@@ -175,7 +189,12 @@ def test_a_configmap_without_credentials_is_not_deleted(core, http, fn, namespac
 
 @pytest.mark.parametrize(
     "data",
-    [{"db_password": "x"}, {"config": "passphrase=abc"}, {"aws-s3-access-key-id": "a"}, {"k": "aws_access_key_id=1"}],
+    [
+        {"db_password": "x"},
+        {"config": "passphrase=abc"},
+        {"aws-s3-access-key-id": "a"},
+        {"k": "aws_access_key_id=1"},
+    ],
 )
 def test_the_rule_markers_in_keys_or_values_count_as_credentials(core, http, fn, namespace, data):
     make_configmap(core, namespace, data=data)
@@ -242,7 +261,9 @@ def test_dry_run_replies_and_changes_nothing(core, http, serve, namespace):
 
 def test_a_configmap_modified_after_the_alert_is_verified_against_live_state(core, http, fn, namespace):
     make_configmap(core, namespace)
-    core.patch_namespaced_config_map("aws-creds", namespace, [{"op": "remove", "path": "/data/aws_access_key_id"}])
+    core.patch_namespaced_config_map(
+        "aws-creds", namespace, [{"op": "remove", "path": "/data/aws_access_key_id"}]
+    )
     reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
     assert reply["outcome"] == "refused"
     assert exists(core, namespace, "aws-creds")

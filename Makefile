@@ -1,0 +1,62 @@
+# riposte: two commands on a fresh Debian machine.
+#   make demo   the seed scenario end to end on a local real kube-apiserver
+#   make test   lint, types, unit and integration tests (real apiserver, real SA tokens)
+# Both bootstrap what they need: Debian packages, a venv, the apiserver build (cached).
+
+SHELL      := /bin/bash
+PYTHON     ?= python3
+VENV       ?= .venv
+BIN        := $(VENV)/bin
+APT_PKGS   := etcd-server openssl
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: all deps venv apiserver lint typecheck unit integration test demo bench cluster clean
+
+all: test
+
+deps:
+	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "[deps] installing Debian packages: $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	@echo "[venv] creating $(VENV) and installing pinned requirements"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(BIN)/.installed
+
+apiserver: deps
+	@bash hack/build-apiserver.sh >/dev/null
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+integration: venv apiserver
+	$(BIN)/pytest tests/integration
+
+test: venv apiserver lint typecheck
+	$(BIN)/pytest tests
+
+demo: venv apiserver
+	$(BIN)/python -m demo
+
+bench: venv apiserver
+	$(BIN)/python -m bench.run
+
+cluster: venv apiserver
+	$(BIN)/python -m devcluster
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmarks against the local real control plane (`make bench`); see bench/run.py."""

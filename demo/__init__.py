@@ -1,0 +1,1 @@
+"""`make demo`: riposte's scenarios, end to end, on the local real control plane."""

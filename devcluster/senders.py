@@ -1,0 +1,55 @@
+"""The requests real senders make, for tests, the demo and the benchmarks.
+
+`cloudevent_headers` reproduces Falcosidekick's `cloudevents` output (binary mode, sdk-go
+defaults, extensions from the alert, a fresh Ce-Id per send); `configmap_alert` is the
+seed's alert as Falcosidekick forwards it (tests/fixtures/falcosidekick), with the
+namespace Falco's append_output adds.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid as uuidlib
+from pathlib import Path
+from typing import Any
+
+SIDEKICK = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "falcosidekick"
+CONFIGMAP_RULE = "Create/Modify Configmap With Private Credentials"
+
+
+def configmap_alert(namespace: str | None, name: str, *, identity: str | None = None) -> dict[str, Any]:
+    """The seed alert as Falcosidekick forwards it, with append_output's namespace."""
+    alert: dict[str, Any] = json.loads(
+        (SIDEKICK / "k8saudit_configmap_with_private_credentials.json").read_text()
+    )
+    alert["uuid"] = identity or str(uuidlib.uuid4())
+    alert["output_fields"]["ka.req.configmap.name"] = name
+    alert["output"] = alert["output"].replace("configmap=payment-config", f"configmap={name}")
+    if namespace is not None:
+        alert["output_fields"]["ka.target.namespace"] = namespace
+    return alert
+
+
+def cloudevent_headers(alert: dict[str, Any], **extensions: str) -> dict[str, str]:
+    """Headers of Falcosidekick's cloudevents output (binary mode) for `alert`."""
+    headers = {
+        "Ce-Eventsource": alert.get("source", "syscall"),
+        "Ce-Hostname": alert.get("hostname", ""),
+        "Ce-Id": str(uuidlib.uuid4()),
+        "Ce-Priority": alert["priority"],
+        "Ce-Rule": alert["rule"],
+        "Ce-Source": "https://falco.org",
+        "Ce-Specversion": "1.0",
+        "Ce-Time": alert["time"],
+        "Ce-Type": "falco.rule.output.v1",
+        "Content-Type": "application/json",
+        "User-Agent": "Go-http-client/1.1",
+    }
+    for key, value in extensions.items():
+        headers[f"Ce-{key.capitalize()}"] = value
+    return headers
+
+
+def encode(alert: dict[str, Any]) -> bytes:
+    """Go json.Marshal's compact form."""
+    return json.dumps(alert, separators=(",", ":")).encode()
