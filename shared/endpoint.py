@@ -3,7 +3,7 @@
 `respond` runs the function's handler between intake and the reply, and is the one place
 where errors become statuses and every request becomes one JSON log line. A handler
 returns an Outcome (200 + `riposte.action.v1` CloudEvent), None (204: not for this
-function), or raises a RiposteError (its status). Anything else is a bug: it is logged
+function), Handled (204: done, nothing to reply), or raises a RiposteError (its status). Anything else is a bug: it is logged
 with its traceback and answered with a JSON 500, never functions-framework's HTML page.
 
 Why no non-empty non-CloudEvent 2xx body: Knative's broker turns one into a 502 and
@@ -54,7 +54,18 @@ class Call:
         return target
 
 
-Handler = Callable[[intake.Delivery, Call], "outcome.Outcome | None"]
+@dataclass(frozen=True)
+class Handled:
+    """Done, with nothing to reply (204): notify's answer, so no broker loop starts.
+
+    `summary` and `details` go into the log line only.
+    """
+
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[intake.Delivery, Call], "outcome.Outcome | Handled | None"]
 
 
 def respond(request: flask.Request, settings: Settings, handler: Handler) -> flask.Response:
@@ -75,6 +86,9 @@ def respond(request: flask.Request, settings: Settings, handler: Handler) -> fla
         result = handler(delivery, call)
         if result is None:
             entry["outcome"] = "ignored"
+            response = flask.Response(status=HTTPStatus.NO_CONTENT)
+        elif isinstance(result, Handled):
+            entry.update(outcome=result.summary, **result.details)
             response = flask.Response(status=HTTPStatus.NO_CONTENT)
         else:
             entry.update(outcome=str(result.result), reason=result.reason)
