@@ -3,8 +3,9 @@
 `respond` runs the function's handler between intake and the reply, and is the one place
 where errors become statuses and every request becomes one JSON log line. A handler
 returns an Outcome (200 + `riposte.action.v1` CloudEvent), None (204: not for this
-function), Handled (204: done, nothing to reply), or raises a RiposteError (its status). Anything else is a bug: it is logged
-with its traceback and answered with a JSON 500, never functions-framework's HTML page.
+function), Handled (204: done, nothing to reply), or raises a RiposteError (its
+status). Anything else is a bug: it is logged with its traceback and answered with a
+JSON 500, never functions-framework's HTML page.
 
 Why no non-empty non-CloudEvent 2xx body: Knative's broker turns one into a 502 and
 redelivers, which would duplicate actions.
