@@ -15,12 +15,15 @@ OPT_OUT_LABEL = "riposte.io/ignore"
 
 
 def matches(settings: Settings, alert: Alert) -> bool:
-    """The alert names one of this function's rules, at or above its minimum priority."""
+    """The alert names one of this function's rules (any rule when it has none, as
+    notify), from one of its sources (any when none), at or above its minimum priority."""
     if alert.is_test:
         return False
     if settings.sources and alert.source not in settings.sources:
         return False
-    return alert.rule in settings.rules and alert.priority >= settings.min_priority
+    if settings.rules and alert.rule not in settings.rules:
+        return False
+    return alert.priority >= settings.min_priority
 
 
 def protected_namespace(settings: Settings, namespace: str) -> str | None:

@@ -80,3 +80,10 @@ def test_configured_protected_namespaces_replace_defaults_but_keep_our_own():
 )
 def test_opt_out_label(labels, expected):
     assert policy.opted_out(labels) is expected
+
+
+def test_a_function_without_rules_matches_every_rule_at_its_priority():
+    s = config.load("notify", rules=(), min_priority=Priority.WARNING, environ={})
+    assert policy.matches(s, configmap_alert(rule="Anything"))
+    assert not policy.matches(s, configmap_alert(rule="Anything", priority="Notice"))
+    assert not policy.matches(s, alert_model.parse(sidekick("test_event")))
