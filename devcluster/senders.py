@@ -53,3 +53,14 @@ def cloudevent_headers(alert: dict[str, Any], **extensions: str) -> dict[str, st
 def encode(alert: dict[str, Any]) -> bytes:
     """Go json.Marshal's compact form."""
     return json.dumps(alert, separators=(",", ":")).encode()
+
+
+def shell_alert(namespace: str, pod: str, *, identity: str | None = None) -> dict[str, Any]:
+    """Falco's "Terminal shell in container" as Falcosidekick forwards it, for `pod`."""
+    alert: dict[str, Any] = json.loads((SIDEKICK / "syscall_terminal_shell_in_container.json").read_text())
+    alert["uuid"] = identity or str(uuidlib.uuid4())
+    alert["output_fields"]["k8s.ns.name"] = namespace
+    alert["output_fields"]["k8s.pod.name"] = pod
+    alert["output"] = alert["output"].replace("k8s_pod_name=web-7c5d8f9b6d-x2lqp", f"k8s_pod_name={pod}")
+    alert["output"] = alert["output"].replace("k8s_ns_name=shop", f"k8s_ns_name={namespace}")
+    return alert

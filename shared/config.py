@@ -82,6 +82,11 @@ def load(
     )
 
 
+def option(name: str, default: bool = False) -> bool:
+    """A function's own boolean setting (e.g. RIPOSTE_ISOLATE_ALLOW_DNS), read at start."""
+    return flag(os.environ, name, default)
+
+
 def secret(env: Mapping[str, str], name: str) -> str | None:
     """`name` from the environment, or the content of the file `name_FILE` points at."""
     direct = env.get(name) or None

@@ -148,6 +148,40 @@ class Kube:
             deadline, lambda **kw: self._core.create_namespaced_event(namespace, cast(Any, body), **kw)
         )
 
+    def label_pod(self, deadline: Deadline, *, verified: JSONObject, labels: dict[str, str]) -> JSONObject:
+        """Add `labels` to exactly the verified pod: the patch carries its uid, and a pod
+        replaced under the same name answers Conflict."""
+        meta = verified["metadata"]
+        patch = {"metadata": {"uid": meta["uid"], "labels": labels}}
+        try:
+            return self._call(
+                deadline,
+                lambda **kw: self._core.patch_namespaced_pod(
+                    meta["name"], meta["namespace"], cast(Any, patch), **kw
+                ),
+            )
+        except Rejected as exc:
+            if "metadata.uid" not in exc.message:
+                raise
+            # The apiserver reports a uid mismatch as an invalid (immutable) field.
+            raise Conflict(409, "Conflict", f"pod {meta['namespace']}/{meta['name']} was replaced") from None
+
+    def read_networkpolicy(self, deadline: Deadline, *, namespace: str, name: str) -> JSONObject:
+        return self._call(
+            deadline, lambda **kw: self._networking.read_namespaced_network_policy(name, namespace, **kw)
+        )
+
+    def list_networkpolicies(self, deadline: Deadline, *, namespace: str) -> JSONObject:
+        return self._call(
+            deadline, lambda **kw: self._networking.list_namespaced_network_policy(namespace, **kw)
+        )
+
+    def create_networkpolicy(self, deadline: Deadline, *, namespace: str, body: JSONObject) -> JSONObject:
+        return self._call(
+            deadline,
+            lambda **kw: self._networking.create_namespaced_network_policy(namespace, cast(Any, body), **kw),
+        )
+
     def delete_configmap(self, deadline: Deadline, *, verified: JSONObject) -> JSONObject:
         """Delete exactly the object that was verified: its uid and resourceVersion are
         preconditions, so a replaced or modified ConfigMap answers Conflict instead."""
@@ -165,6 +199,10 @@ class Kube:
     @property
     def _core(self) -> k8s.CoreV1Api:
         return k8s.CoreV1Api(self._client())
+
+    @property
+    def _networking(self) -> k8s.NetworkingV1Api:
+        return k8s.NetworkingV1Api(self._client())
 
     def _client(self) -> k8s.ApiClient:
         with self._lock:

@@ -45,6 +45,28 @@ def configmap(alert: Alert) -> Target:
     )
 
 
+def pod(alert: Alert) -> Target:
+    """The pod of a syscall alert (`k8s.pod.name`, `k8s.ns.name`: Falco >= 0.41 appends
+    them by default) or of a k8s_audit pod alert (`ka.target.name`, or for pod creates
+    `ka.resp.name`, and `ka.target.namespace`)."""
+    if alert.source == "k8s_audit":
+        resource = alert.value("ka.target.resource")
+        if resource is not None and resource != "pods":
+            raise errors.InvalidTarget(
+                "output_fields['ka.target.resource']", f"is {str(resource)[:40]!r}, not 'pods'"
+            )
+        return Target(
+            kind="Pod",
+            namespace=_field(alert, ("ka.target.namespace",), names.is_dns_label, "namespace"),
+            name=_field(alert, ("ka.target.name", "ka.resp.name"), names.is_dns_subdomain, "pod"),
+        )
+    return Target(
+        kind="Pod",
+        namespace=_field(alert, ("k8s.ns.name",), names.is_dns_label, "namespace"),
+        name=_field(alert, ("k8s.pod.name",), names.is_dns_subdomain, "pod"),
+    )
+
+
 def _field(alert: Alert, keys: tuple[str, ...], valid: Callable[[str], bool], what: str) -> str:
     """The first present field among `keys`, checked; 422 naming the field otherwise."""
     for key in keys:

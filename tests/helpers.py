@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devcluster.senders import CONFIGMAP_RULE, cloudevent_headers, configmap_alert, encode
+from devcluster.senders import CONFIGMAP_RULE, cloudevent_headers, configmap_alert, encode, shell_alert
 
-__all__ = ["CONFIGMAP_RULE", "cloudevent_headers", "configmap_alert", "encode"]
+__all__ = ["CONFIGMAP_RULE", "cloudevent_headers", "configmap_alert", "encode", "shell_alert"]
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SIDEKICK = FIXTURES / "falcosidekick"

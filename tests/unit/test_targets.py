@@ -6,7 +6,7 @@ import pytest
 
 from shared import alert as alert_model
 from shared import errors, names, targets
-from tests.helpers import configmap_alert
+from tests.helpers import configmap_alert, sidekick
 
 
 def target_of(namespace, name, **fields):
@@ -69,3 +69,43 @@ def test_name_rules_match_kubernetes():
     assert names.is_dns_label("a" * 63) and not names.is_dns_label("a" * 64)
     assert names.is_dns_subdomain("my.config-1")
     assert not names.is_dns_label("my.config")
+
+
+def pod_target(fixture, **fields):
+    body = sidekick(fixture)
+    body["output_fields"].update(fields)
+    return targets.pod(alert_model.parse(body))
+
+
+@pytest.mark.parametrize(
+    ("fixture", "namespace", "name"),
+    [
+        ("syscall_terminal_shell_in_container", "shop", "web-7c5d8f9b6d-x2lqp"),
+        ("syscall_drop_and_execute_new_binary_in_container", "shop", "web-7c5d8f9b6d-x2lqp"),
+        ("k8saudit_attach_exec_pod", "shop", "web-7c5d8f9b6d-x2lqp"),
+        ("k8saudit_create_privileged_pod", "shop", "debug-tools-6f9c7b8d5-kq2mz"),
+        ("k8saudit_create_sensitive_mount_pod", "default", "node-debugger"),
+    ],
+)
+def test_pod_targets_of_every_pod_alert_shape(fixture, namespace, name):
+    target = pod_target(fixture)
+    assert (target.kind, target.namespace, target.name) == ("Pod", namespace, name)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "field"),
+    [
+        ("syscall_terminal_shell_in_container", "k8s.pod.name"),
+        ("syscall_terminal_shell_in_container", "k8s.ns.name"),
+        ("k8saudit_attach_exec_pod", "ka.target.namespace"),
+    ],
+)
+@pytest.mark.parametrize("value", [None, "<NA>", "../etc", "Web", 5])
+def test_bad_pod_fields_are_422_naming_the_field(fixture, field, value):
+    with pytest.raises(errors.InvalidTarget, match=field.replace(".", r"\.")):
+        pod_target(fixture, **{field: value})
+
+
+def test_a_k8s_audit_alert_about_another_resource_is_422():
+    with pytest.raises(errors.InvalidTarget, match=r"ka\.target\.resource"):
+        targets.pod(alert_model.parse(sidekick("k8saudit_secret_created")))

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Lift isolate-pod's quarantine from one pod: delete its NetworkPolicy (traffic flows
+# again at once), then remove the quarantine label. Needs kubectl and rights to delete
+# NetworkPolicies and patch pods in that namespace (riposte's own ServiceAccount has
+# neither, by design: releasing is a human's decision).
+#
+#   hack/release-pod.sh <namespace> <pod>
+set -euo pipefail
+if [[ $# -ne 2 ]]; then
+  echo "usage: $0 <namespace> <pod>" >&2
+  exit 2
+fi
+namespace=$1 pod=$2
+uid=$(kubectl -n "$namespace" get pod "$pod" -o jsonpath='{.metadata.uid}')
+kubectl -n "$namespace" delete networkpolicy "riposte-quarantine-$uid" --ignore-not-found
+kubectl -n "$namespace" label pod "$pod" riposte.io/quarantine-
+echo "released $namespace/$pod (uid $uid)"

@@ -1,0 +1,278 @@
+"""isolate-pod against the real apiserver, as its own ServiceAccount, over real HTTP.
+
+Covers every pod alert shape (syscall, k8s_audit exec, k8s_audit creates with
+ka.resp.name), the quarantine (uid label, one NetworkPolicy selecting only that label,
+Ingress+Egress with no allow rules, ownerReference to the pod), re-runs as no-ops, the
+`partial` verdict when other NetworkPolicies still allow traffic, the DNS option, every
+refusal (hostNetwork, protected or own namespace, opt-out label, riposte's own pod, pod
+gone), dry-run, and the documented release script.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+
+import pytest
+from kubernetes import client, config
+
+from devcluster.controlplane import ROOT
+from tests.helpers import cloudevent_headers, encode, shell_alert, sidekick
+
+FUNCTION = "isolate-pod"
+LABEL = "riposte.io/quarantine"
+
+
+@pytest.fixture(scope="module")
+def net(cluster):
+    return client.NetworkingV1Api(cluster.client())
+
+
+@pytest.fixture
+def fn(serve):
+    return serve(FUNCTION)
+
+
+def make_pod(core, namespace, name="web-1", labels=None, host_network=False):
+    spec = {"containers": [{"name": "c", "image": "nginx:1.27"}], "hostNetwork": host_network}
+    return core.create_namespaced_pod(
+        namespace, {"metadata": {"name": name, "labels": labels or {}}, "spec": spec}
+    )
+
+
+def send(http, fn, alert):
+    return http.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert))
+
+
+def policies(net, namespace):
+    return {p.metadata.name: p for p in net.list_namespaced_network_policy(namespace).items}
+
+
+def riposte_events(core, namespace):
+    return [e for e in core.list_namespaced_event(namespace).items if e.metadata.name.startswith("riposte-")]
+
+
+def assert_untouched(core, net, namespace, name="web-1"):
+    pod = core.read_namespaced_pod(name, namespace)
+    assert LABEL not in (pod.metadata.labels or {})
+    assert not [n for n in policies(net, namespace) if n.startswith("riposte-")]
+    assert riposte_events(core, namespace) == []
+
+
+def test_a_shell_in_a_container_isolates_exactly_that_pod(core, net, http, fn, namespace):
+    pod = make_pod(core, namespace, labels={"app": "web"})
+    make_pod(core, namespace, name="web-2", labels={"app": "web"})
+    alert = shell_alert(namespace, "web-1")
+    response = send(http, fn, alert)
+    assert response.status_code == 200, response.text
+    reply = response.json()
+    assert reply["outcome"] == "acted", reply
+    assert response.headers["ce-subject"] == f"{namespace}/pod/web-1"
+    uid = pod.metadata.uid
+
+    assert core.read_namespaced_pod("web-1", namespace).metadata.labels == {"app": "web", LABEL: uid}
+    assert LABEL not in core.read_namespaced_pod("web-2", namespace).metadata.labels
+    [name] = policies(net, namespace)
+    assert name == f"riposte-quarantine-{uid}"
+    quarantine = net.read_namespaced_network_policy(name, namespace)
+    assert quarantine.spec.pod_selector.match_labels == {LABEL: uid}
+    assert quarantine.spec.pod_selector.match_expressions is None
+    assert sorted(quarantine.spec.policy_types) == ["Egress", "Ingress"]
+    assert not quarantine.spec.ingress and not quarantine.spec.egress
+    [owner] = quarantine.metadata.owner_references
+    assert (owner.kind, owner.name, owner.uid, owner.api_version) == ("Pod", "web-1", uid, "v1")
+    assert owner.block_owner_deletion is None
+    [event] = riposte_events(core, namespace)
+    assert event.involved_object.uid == uid
+    assert alert["uuid"] in event.message
+
+
+def test_rerunning_is_a_no_op(core, net, http, fn, namespace):
+    make_pod(core, namespace)
+    alert = shell_alert(namespace, "web-1")
+    assert send(http, fn, alert).json()["outcome"] == "acted"
+    assert send(http, fn, alert).json()["outcome"] == "already-done"
+    another = send(http, fn, shell_alert(namespace, "web-1")).json()
+    assert another["outcome"] == "already-done"
+    assert "already isolated" in another["reason"]
+    assert len(policies(net, namespace)) == 1
+    assert len(riposte_events(core, namespace)) == 1
+
+
+@pytest.mark.parametrize(
+    ("fixture", "name_field"),
+    [
+        ("k8saudit_attach_exec_pod", "ka.target.name"),
+        ("k8saudit_create_privileged_pod", "ka.resp.name"),
+        ("k8saudit_create_sensitive_mount_pod", "ka.resp.name"),
+    ],
+)
+def test_k8s_audit_pod_alerts_isolate_their_pod(core, net, http, fn, namespace, fixture, name_field):
+    make_pod(core, namespace, name="target-pod")
+    alert = copy.deepcopy(sidekick(fixture))
+    alert["output_fields"][name_field] = "target-pod"
+    alert["output_fields"]["ka.target.namespace"] = namespace
+    reply = send(http, fn, alert).json()
+    assert reply["outcome"] == "acted", reply
+    assert LABEL in core.read_namespaced_pod("target-pod", namespace).metadata.labels
+
+
+def test_other_policies_still_allowing_traffic_make_it_partial(core, net, http, fn, namespace):
+    make_pod(core, namespace, labels={"app": "web", "tier": "front"})
+    net.create_namespaced_network_policy(namespace, {
+        "metadata": {"name": "allow-web"},
+        "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"ports": [{"port": 80}]}]},
+    })  # fmt: skip
+    net.create_namespaced_network_policy(namespace, {
+        "metadata": {"name": "front-egress"},
+        "spec": {
+            "podSelector": {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["front"]}]},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}],
+        },
+    })  # fmt: skip
+    net.create_namespaced_network_policy(namespace, {
+        "metadata": {"name": "allow-db"},
+        "spec": {"podSelector": {"matchLabels": {"app": "db"}}, "ingress": [{}]},
+    })  # fmt: skip
+    net.create_namespaced_network_policy(namespace, {
+        "metadata": {"name": "deny-all"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    })  # fmt: skip
+    reply = send(http, fn, shell_alert(namespace, "web-1")).json()
+    assert reply["outcome"] == "partial"
+    assert reply["still_allowing"] == {"allow-web": ["Ingress"], "front-egress": ["Egress"]}
+    assert "allow-web (ingress)" in reply["reason"] and "front-egress (egress)" in reply["reason"]
+    assert "allow-db" not in reply["reason"] and "deny-all" not in reply["reason"]
+    assert LABEL in core.read_namespaced_pod("web-1", namespace).metadata.labels
+
+
+def test_dns_egress_option_is_applied_and_said(core, net, http, serve, namespace):
+    fn = serve(FUNCTION, RIPOSTE_ISOLATE_ALLOW_DNS="true")
+    pod = make_pod(core, namespace)
+    reply = send(http, fn, shell_alert(namespace, "web-1")).json()
+    assert reply["outcome"] == "acted"
+    assert "DNS egress allowed" in reply["reason"]
+    quarantine = net.read_namespaced_network_policy(f"riposte-quarantine-{pod.metadata.uid}", namespace)
+    [rule] = quarantine.spec.egress
+    assert sorted((p.protocol, p.port) for p in rule.ports) == [("TCP", 53), ("UDP", 53)]
+    assert not quarantine.spec.ingress
+
+
+def test_host_network_pods_are_refused(core, net, http, fn, namespace):
+    make_pod(core, namespace, host_network=True)
+    reply = send(http, fn, shell_alert(namespace, "web-1")).json()
+    assert reply["outcome"] == "refused"
+    assert "hostNetwork" in reply["reason"]
+    assert_untouched(core, net, namespace)
+
+
+def test_opt_out_labels_and_riposte_pods_are_refused(core, net, http, fn, namespace):
+    make_pod(core, namespace, labels={"riposte.io/ignore": "true"})
+    make_pod(core, namespace, name="riposte-fn", labels={"app.kubernetes.io/part-of": "riposte"})
+    assert send(http, fn, shell_alert(namespace, "web-1")).json()["outcome"] == "refused"
+    own = send(http, fn, shell_alert(namespace, "riposte-fn")).json()
+    assert own["outcome"] == "refused" and "riposte's own" in own["reason"]
+    assert_untouched(core, net, namespace)
+    assert_untouched(core, net, namespace, "riposte-fn")
+
+
+def test_opt_out_on_the_namespace_is_refused(core, net, http, fn, namespace):
+    core.patch_namespace(namespace, {"metadata": {"labels": {"riposte.io/ignore": "true"}}})
+    make_pod(core, namespace)
+    assert send(http, fn, shell_alert(namespace, "web-1")).json()["outcome"] == "refused"
+    assert_untouched(core, net, namespace)
+
+
+@pytest.mark.parametrize("protected", ["kube-system", "riposte"])
+def test_protected_namespaces_are_refused(core, net, http, fn, protected):
+    name = f"shell-{os.urandom(3).hex()}"
+    make_pod(core, protected, name=name)
+    reply = send(http, fn, shell_alert(protected, name)).json()
+    assert reply["outcome"] == "refused"
+    assert LABEL not in (core.read_namespaced_pod(name, protected).metadata.labels or {})
+
+
+def test_a_pod_that_does_not_exist_is_refused(http, fn, namespace):
+    reply = send(http, fn, shell_alert(namespace, "gone")).json()
+    assert reply["outcome"] == "refused"
+    assert "not found" in reply["reason"]
+
+
+def test_missing_pod_name_is_422(core, net, http, fn, namespace):
+    make_pod(core, namespace)
+    alert = shell_alert(namespace, "web-1")
+    alert["output_fields"]["k8s.pod.name"] = "<NA>"
+    response = send(http, fn, alert)
+    assert response.status_code == 422
+    assert "k8s.pod.name" in response.json()["error"]
+    assert_untouched(core, net, namespace)
+
+
+def test_dry_run_changes_nothing(core, net, http, serve, namespace):
+    fn = serve(FUNCTION, RIPOSTE_DRY_RUN="true")
+    make_pod(core, namespace)
+    reply = send(http, fn, shell_alert(namespace, "web-1")).json()
+    assert reply["outcome"] == "dry-run"
+    assert_untouched(core, net, namespace)
+
+
+def test_a_foreign_policy_with_the_quarantine_name_is_not_trusted(core, net, http, fn, namespace):
+    pod = make_pod(core, namespace)
+    net.create_namespaced_network_policy(namespace, {
+        "metadata": {"name": f"riposte-quarantine-{pod.metadata.uid}"},
+        "spec": {"podSelector": {}, "ingress": [{}]},
+    })  # fmt: skip
+    reply = send(http, fn, shell_alert(namespace, "web-1")).json()
+    assert reply["outcome"] == "failed"
+    assert "not riposte's" in reply["reason"]
+
+
+def test_the_release_script_lifts_the_quarantine(cluster, core, net, http, fn, namespace):
+    make_pod(core, namespace, labels={"app": "web"})
+    assert send(http, fn, shell_alert(namespace, "web-1")).json()["outcome"] == "acted"
+    result = subprocess.run(
+        ["bash", str(ROOT / "hack" / "release-pod.sh"), namespace, "web-1"],
+        env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert core.read_namespaced_pod("web-1", namespace).metadata.labels == {"app": "web"}
+    assert policies(net, namespace) == {}
+
+
+ISOLATE_POD_RULES = {
+    ("", "namespaces", "get"),
+    ("", "pods", "get"),
+    ("", "pods", "patch"),
+    ("networking.k8s.io", "networkpolicies", "get"),
+    ("networking.k8s.io", "networkpolicies", "list"),
+    ("networking.k8s.io", "networkpolicies", "create"),
+    ("", "events", "get"),
+    ("", "events", "create"),
+    ("authorization.k8s.io", "selfsubjectaccessreviews", "create"),
+    ("authorization.k8s.io", "selfsubjectrulesreviews", "create"),
+}
+
+
+def test_its_serviceaccount_holds_exactly_the_rules_it_uses(cluster, namespace):
+    api = config.new_client_from_config(
+        config_file=str(cluster.serviceaccount_kubeconfig("riposte", FUNCTION))
+    )
+    review = client.AuthorizationV1Api(api).create_self_subject_rules_review(
+        {"spec": {"namespace": namespace}}
+    )
+    found = {
+        (group, resource, verb)
+        for rule in review.status.resource_rules
+        for group in rule.api_groups
+        for resource in rule.resources
+        for verb in rule.verbs
+    }
+    assert found == ISOLATE_POD_RULES
+    with pytest.raises(client.ApiException) as denied:
+        client.NetworkingV1Api(api).delete_namespaced_network_policy("x", namespace)
+    assert denied.value.status == 403
