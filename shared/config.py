@@ -26,8 +26,35 @@ SERVICEACCOUNT_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceacco
 # Falcosidekick drops a CLOUDEVENTS_EXTENSIONS / WEBHOOK_CUSTOMHEADERS value holding
 # ':' or ',' without a word, so a token outside this alphabet would silently never arrive.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]{16,}", re.ASCII)
+_BUDGET = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*s\s*", re.ASCII)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """`count` actions per `seconds`, and one action per target per `cooldown` seconds."""
+
+    count: int
+    seconds: int
+    cooldown: int
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.seconds}s"
+
+
+def parse_budget(spec: str, cooldown: int) -> Budget:
+    """`<count>/<seconds>s`, e.g. `10/60s`; ConfigError otherwise."""
+    match = _BUDGET.fullmatch(spec)
+    # At most 1,000 actions per window: the window's actions live in one Lease's
+    # annotations, and Kubernetes caps an object's annotations at 256 KiB.
+    if match is None or not 1 <= int(match.group(1)) <= 1000 or not 1 <= int(match.group(2)) <= 86_400:
+        raise errors.ConfigError(
+            f"RIPOSTE_BUDGET must look like 10/60s (1 to 1000 actions per 1 to 86400 seconds), found {spec!r}"
+        )
+    if not 0 <= cooldown <= 86_400:
+        raise errors.ConfigError("RIPOSTE_COOLDOWN_SECONDS must be from 0 to 86400")
+    return Budget(count=int(match.group(1)), seconds=int(match.group(2)), cooldown=cooldown)
 
 
 @dataclass(frozen=True)
@@ -45,6 +72,7 @@ class Settings:
     deadline_seconds: float
     result_url: str | None
     kubeconfig: str | None
+    budget: Budget
 
 
 def load(
@@ -53,6 +81,8 @@ def load(
     rules: tuple[str, ...],
     min_priority: Priority,
     sources: tuple[str, ...] = (),
+    budget: str = "10/60s",
+    cooldown_seconds: int = 60,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Build Settings for `function` from the environment and the function's defaults."""
@@ -79,6 +109,9 @@ def load(
         deadline_seconds=_deadline(env.get("RIPOSTE_DEADLINE_SECONDS")),
         result_url=url(env, "RIPOSTE_RESULT_URL"),
         kubeconfig=env.get("KUBECONFIG") or None,
+        budget=parse_budget(
+            env.get("RIPOSTE_BUDGET") or budget, _int(env, "RIPOSTE_COOLDOWN_SECONDS", cooldown_seconds)
+        ),
     )
 
 
@@ -136,6 +169,16 @@ def _own_namespace(env: Mapping[str, str]) -> str:
     if not names.is_dns_label(value):
         raise errors.ConfigError(f"RIPOSTE_NAMESPACE {value!r} is not a namespace name")
     return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise errors.ConfigError(f"{name} must be a whole number, found {raw!r}") from None
 
 
 def _csv(raw: str | None) -> tuple[str, ...]:

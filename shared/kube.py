@@ -88,6 +88,7 @@ class Snapshot:
     namespace: JSONObject | None
     object: JSONObject | None
     recorded: bool  # this alert's Event exists: the function acted on it before
+    lease: JSONObject | None  # the budget Lease as read (budget.spend starts from it)
 
 
 class Kube:
@@ -121,20 +122,23 @@ class Kube:
             lambda **kw: self._core.list_namespaced_secret(namespace, label_selector=label_selector, **kw),
         )
 
-    def snapshot(self, deadline: Deadline, target: Target, *, event_name: str) -> Snapshot:
-        """The target's namespace, the target itself and this alert's Event, read at once.
+    def snapshot(self, deadline: Deadline, target: Target, *, event_name: str, lease: str) -> Snapshot:
+        """The target's namespace, the target itself, this alert's Event and the budget
+        Lease (in the function's own namespace), read at once.
 
-        Three independent GETs run concurrently: a decision costs one round trip of
-        reads, not three, on the path every acting alert takes.
+        Four independent GETs run concurrently: a decision costs one round trip of
+        reads, not four, on the path every acting alert takes.
         """
         readers = {"ConfigMap": self.read_configmap, "Pod": self.read_pod}
+        own = self._settings.namespace
         futures = [
             _POOL.submit(self.read_namespace, deadline, target.namespace),
             _POOL.submit(readers[target.kind], deadline, namespace=target.namespace, name=target.name),
             _POOL.submit(self.read_event, deadline, namespace=target.namespace, name=event_name),
+            _POOL.submit(self.read_lease, deadline, namespace=own, name=lease),
         ]
-        namespace, obj, event = (_found(future) for future in futures)
-        return Snapshot(namespace=namespace, object=obj, recorded=event is not None)
+        namespace, obj, event, budget = (_found(future) for future in futures)
+        return Snapshot(namespace=namespace, object=obj, recorded=event is not None, lease=budget)
 
     # -- writes -----------------------------------------------------------------------
 
@@ -182,6 +186,18 @@ class Kube:
             lambda **kw: self._networking.create_namespaced_network_policy(namespace, cast(Any, body), **kw),
         )
 
+    def read_lease(self, deadline: Deadline, *, namespace: str, name: str) -> JSONObject:
+        return self._call(
+            deadline, lambda **kw: self._coordination.read_namespaced_lease(name, namespace, **kw)
+        )
+
+    def replace_lease(self, deadline: Deadline, *, namespace: str, name: str, body: JSONObject) -> JSONObject:
+        """Write back a Lease read earlier; its resourceVersion makes this a compare-and-swap."""
+        return self._call(
+            deadline,
+            lambda **kw: self._coordination.replace_namespaced_lease(name, namespace, cast(Any, body), **kw),
+        )
+
     def delete_configmap(self, deadline: Deadline, *, verified: JSONObject) -> JSONObject:
         """Delete exactly the object that was verified: its uid and resourceVersion are
         preconditions, so a replaced or modified ConfigMap answers Conflict instead."""
@@ -199,6 +215,10 @@ class Kube:
     @property
     def _core(self) -> k8s.CoreV1Api:
         return k8s.CoreV1Api(self._client())
+
+    @property
+    def _coordination(self) -> k8s.CoordinationV1Api:
+        return k8s.CoordinationV1Api(self._client())
 
     @property
     def _networking(self) -> k8s.NetworkingV1Api:

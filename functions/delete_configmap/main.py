@@ -5,7 +5,8 @@ Answers:  Falco k8s_audit rule "Create/Modify Configmap With Private Credentials
 Reads:    output_fields ka.target.namespace (added by deploy/falco's append_output),
           ka.target.name or ka.req.configmap.name, ka.target.resource.
 Verbs:    namespaces get; configmaps get, delete; events get, create (any namespace);
-          secrets create, get, list (own namespace only: the copies).
+          secrets create, get, list (own namespace only: the copies);
+          leases get, update on riposte-budget-delete-configmap (own namespace: the budget).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from shared import audit, config, copies, endpoint, kube, policy, targets
+from shared import audit, budget, config, copies, endpoint, kube, policy, targets
 from shared.intake import Delivery
 from shared.outcome import Decision, Outcome, Result
 from shared.priority import Priority
@@ -48,14 +49,17 @@ def delete_configmap(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
         return decide(Result.REFUSED, reason)
     try:
         live = KUBE.snapshot(
-            call.deadline, target, event_name=audit.event_name(SETTINGS.function, alert.identity)
+            call.deadline,
+            target,
+            event_name=audit.event_name(SETTINGS.function, alert.identity),
+            lease=budget.lease_name(SETTINGS.function),
         )
         if live.recorded:
             return decide(Result.ALREADY_DONE, "this alert was acted on before")
         if live.namespace and policy.opted_out(live.namespace["metadata"].get("labels")):
             return decide(Result.REFUSED, f"namespace carries {policy.OPT_OUT_LABEL}=true")
         configmap = live.object
-        for _ in range(2):  # a 409 (changed since verified) earns one re-read and re-verify
+        for attempt in range(2):  # a 409 (changed since verified) earns one re-read and re-verify
             if configmap is None:
                 raise kube.NotFound(404, "NotFound", target.subject)
             if policy.opted_out(configmap["metadata"].get("labels")):
@@ -64,6 +68,12 @@ def delete_configmap(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
                 return decide(Result.REFUSED, "ConfigMap no longer holds a credential the rule describes")
             if SETTINGS.dry_run:
                 return decide(Result.DRY_RUN, f"would copy and delete (credential keys: {', '.join(found)})")
+            if attempt == 0 and (
+                refusal := budget.spend(
+                    KUBE, call.deadline, SETTINGS, target.subject, alert=alert.identity, lease=live.lease
+                )
+            ):
+                return decide(Result.REFUSED, refusal)
             copy = copies.keep(KUBE, call.deadline, SETTINGS, configmap, alert)
             try:
                 KUBE.delete_configmap(

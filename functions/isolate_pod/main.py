@@ -6,7 +6,9 @@ Answers:  Falco rules "Terminal shell in container" (syscall), "Attach/Exec Pod"
 Reads:    syscall: output_fields k8s.pod.name, k8s.ns.name; k8s_audit: ka.target.name or
           ka.resp.name, ka.target.namespace, ka.target.resource.
 Verbs:    namespaces get; pods get, patch; networkpolicies get, list, create;
-          events get, create (any namespace). Never deletes: releasing is a human's act.
+          events get, create (any namespace); leases get, update on
+          riposte-budget-isolate-pod (own namespace: the budget). Never deletes: releasing
+          is a human's act.
 Settings: RIPOSTE_ISOLATE_ALLOW_DNS=true lets the pod still resolve names (the outcome
           says so).
 """
@@ -18,7 +20,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from shared import audit, config, endpoint, kube, netpol, policy, targets
+from shared import audit, budget, config, endpoint, kube, netpol, policy, targets
 from shared.intake import Delivery
 from shared.outcome import Decision, Outcome, Result
 from shared.priority import Priority
@@ -54,7 +56,10 @@ def isolate_pod(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
         return decide(Result.REFUSED, reason)
     try:
         live = KUBE.snapshot(
-            call.deadline, target, event_name=audit.event_name(SETTINGS.function, alert.identity)
+            call.deadline,
+            target,
+            event_name=audit.event_name(SETTINGS.function, alert.identity),
+            lease=budget.lease_name(SETTINGS.function),
         )
         if live.recorded:
             return decide(Result.ALREADY_DONE, "this alert was acted on before")
@@ -74,8 +79,14 @@ def isolate_pod(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
         name = quarantine["metadata"]["name"]
         if SETTINGS.dry_run:
             return decide(Result.DRY_RUN, f"would label the pod and create NetworkPolicy {name}")
+        labelled = labels.get(QUARANTINE_LABEL) == uid  # isolated before: no budget spent again
+        if not labelled and (
+            refusal := budget.spend(
+                KUBE, call.deadline, SETTINGS, f"pod/{uid}", alert=alert.identity, lease=live.lease
+            )
+        ):
+            return decide(Result.REFUSED, refusal)
         created = ensure_policy(call, quarantine)
-        labelled = labels.get(QUARANTINE_LABEL) == uid
         if not labelled:
             KUBE.label_pod(call.deadline, verified=pod, labels={QUARANTINE_LABEL: uid})
         others = netpol.still_allowing(

@@ -1,0 +1,156 @@
+"""The blast-radius budget: at most N actions per sliding window per function, cluster-wide,
+and at most one action per target per cooldown.
+
+A noisy rule, a bad Falco update or an attacker who can trigger alerts at will must not
+make riposte delete or isolate hundreds of objects a minute. The count must hold across
+every replica Knative starts, so it lives in the cluster: one coordination.k8s.io/v1
+Lease per function in riposte's namespace (`riposte-budget-<function>`, shipped with the
+deploy manifests), whose annotations hold the recent actions and per-target cooldowns.
+
+Spending is one GET and one PUT of that Lease. The PUT carries the resourceVersion it
+read, so two replicas that read the same state cannot both spend the last unit: the
+loser gets 409, re-reads and decides again. Only actions about to be taken spend budget;
+dry-runs and refusals never do. A spent unit is not refunded if the action then fails:
+the budget errs on the side of doing less.
+
+    kubectl -n riposte get lease riposte-budget-delete-configmap -o yaml   # inspect
+    kubectl -n riposte annotate lease riposte-budget-delete-configmap \\
+        riposte.io/actions- riposte.io/cooldowns-                          # reset
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import json
+import time
+from typing import Any
+
+from shared import kube
+from shared.config import Budget, Settings
+from shared.deadline import Deadline
+
+ACTIONS = "riposte.io/actions"  # JSON list of [epoch seconds, target key], oldest first
+COOLDOWNS = "riposte.io/cooldowns"  # JSON: target key hash -> [epoch seconds, alert key hash]
+
+
+def lease_name(function: str) -> str:
+    return f"riposte-budget-{function}"
+
+
+def spend(
+    client: kube.Kube,
+    deadline: Deadline,
+    settings: Settings,
+    target: str,
+    *,
+    alert: str,
+    lease: dict[str, Any] | None = None,
+) -> str | None:
+    """Spend one action on `target` for the alert identity `alert`; None when granted,
+    else the reason it is refused.
+
+    A redelivery of the alert that spent the target's cooldown is let through without
+    spending again: the action's own idempotency (preconditions, the Event) then answers
+    `already-done`, where a cooldown refusal would misreport an action that happened.
+    `lease` is the Lease as read with the live state (Kube.snapshot), saving a GET; a
+    stale one only costs a 409 and a re-read.
+    """
+    function, namespace, budget = settings.function, settings.namespace, settings.budget
+    name = lease_name(function)
+    while True:
+        if lease is None:
+            try:
+                lease = client.read_lease(deadline, namespace=namespace, name=name)
+            except kube.NotFound:
+                return f"budget Lease {namespace}/{name} is missing: apply deploy/knative/budget.yaml"
+        now = time.time()
+        annotations = lease["metadata"].get("annotations") or {}
+        actions = [a for a in _load(annotations.get(ACTIONS), []) if _within(a, now, budget.seconds)]
+        cooldowns = {
+            k: entry
+            for k, entry in _load(annotations.get(COOLDOWNS), {}).items()
+            if _within(entry, now, budget.cooldown)
+        }
+        key, alert_key = _key(target), _key(alert)
+        if key in cooldowns:
+            if cooldowns[key][1] == alert_key:
+                return None
+            since = now - cooldowns[key][0]
+            return f"cooldown: {target} was acted on {since:.0f}s ago (RIPOSTE_COOLDOWN_SECONDS)"
+        if len(actions) >= budget.count:
+            _warn_exhausted(client, deadline, lease, function=function, budget=budget, now=now)
+            return f"budget exhausted: {budget.count} actions in the last {budget.seconds}s (RIPOSTE_BUDGET)"
+        actions.append([now, target[:300]])
+        if budget.cooldown:
+            cooldowns[key] = [now, alert_key]
+        lease["metadata"]["annotations"] = {
+            **annotations,
+            ACTIONS: json.dumps(actions, separators=(",", ":")),
+            COOLDOWNS: json.dumps(cooldowns, separators=(",", ":")),
+        }
+        lease.setdefault("spec", {}).update(holderIdentity=function, renewTime=_micro_time(now))
+        try:
+            client.replace_lease(deadline, namespace=namespace, name=name, body=lease)
+        except kube.Conflict:
+            lease = None  # another replica spent in between: decide again on fresh state
+            continue
+        return None
+
+
+def _warn_exhausted(
+    client: kube.Kube, deadline: Deadline, lease: dict[str, Any], *, function: str, budget: Budget, now: float
+) -> None:
+    """One Warning Event on the Lease per window, so `kubectl get events` shows it."""
+    meta = lease["metadata"]
+    window = int(now // budget.seconds)
+    stamp = _micro_time(now)[:19] + "Z"
+    body = {
+        "metadata": {"name": f"{meta['name']}.{window:x}", "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "namespace": meta["namespace"],
+            "name": meta["name"],
+            "uid": meta.get("uid"),
+        },
+        "reason": "RiposteBudgetExhausted",
+        "message": f"{function} stopped acting: {budget.count} actions in {budget.seconds}s (RIPOSTE_BUDGET)",
+        "type": "Warning",
+        "source": {"component": f"riposte/{function}"},
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
+    # Already recorded this window (409), or not recordable: the refusal stands either way.
+    with contextlib.suppress(kube.KubeError):
+        client.create_event(deadline, namespace=meta["namespace"], body=body)
+
+
+def _within(entry: Any, now: float, seconds: int) -> bool:
+    """A `[epoch seconds, …]` record younger than `seconds`; a malformed one is dropped."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], int | float)
+        and now - entry[0] < seconds
+    )
+
+
+def _key(target: str) -> str:
+    return hashlib.sha256(target.encode()).hexdigest()[:32]
+
+
+def _load(raw: str | None, default: Any) -> Any:
+    """Annotation JSON; anything unreadable (a human's edit) counts as empty."""
+    try:
+        value = json.loads(raw) if raw else default
+    except ValueError:
+        return default
+    return value if isinstance(value, type(default)) else default
+
+
+def _micro_time(epoch: float) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
