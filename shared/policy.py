@@ -12,11 +12,15 @@ from shared.alert import Alert
 from shared.config import Settings
 
 OPT_OUT_LABEL = "riposte.io/ignore"
+FALCO_EVENT_TYPE = "falco.rule.output.v1"  # Falcosidekick's cloudevents output
 
 
-def matches(settings: Settings, alert: Alert) -> bool:
+def matches(settings: Settings, alert: Alert, event_type: str | None = None) -> bool:
     """The alert names one of this function's rules (any rule when it has none, as
-    notify), from one of its sources (any when none), at or above its minimum priority."""
+    notify), from one of its sources (any when none), at or above its minimum priority,
+    and, when it came as a CloudEvent, that event is a Falco alert."""
+    if event_type is not None and event_type != FALCO_EVENT_TYPE:
+        return False
     if alert.is_test:
         return False
     if settings.sources and alert.source not in settings.sources:

@@ -41,7 +41,7 @@ def handle(request: flask.Request) -> flask.Response:
 
 def delete_configmap(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
     alert = call.alert_from(delivery)  # 400: not an alert
-    if not policy.matches(SETTINGS, alert):
+    if not policy.matches(SETTINGS, alert, delivery.event_type):
         return None  # 204: not for this function
     target = call.aimed_at(targets.configmap(alert))  # 422: no valid namespace or name
     decide = Decision(alert, "delete-configmap", target)

@@ -48,7 +48,7 @@ def handle(request: flask.Request) -> flask.Response:
 
 def isolate_pod(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
     alert = call.alert_from(delivery)  # 400: not an alert
-    if not policy.matches(SETTINGS, alert):
+    if not policy.matches(SETTINGS, alert, delivery.event_type):
         return None  # 204: not for this function
     target = call.aimed_at(targets.pod(alert))  # 422: no valid namespace or pod name
     decide = Decision(alert, "isolate-pod", target)

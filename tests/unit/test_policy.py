@@ -87,3 +87,16 @@ def test_a_function_without_rules_matches_every_rule_at_its_priority():
     assert policy.matches(s, configmap_alert(rule="Anything"))
     assert not policy.matches(s, configmap_alert(rule="Anything", priority="Notice"))
     assert not policy.matches(s, alert_model.parse(sidekick("test_event")))
+
+
+@pytest.mark.parametrize(
+    ("event_type", "expected"),
+    [
+        (None, True),
+        ("falco.rule.output.v1", True),
+        ("riposte.action.v1", False),
+        ("falco.rule.output.v1,x", False),
+    ],
+)
+def test_only_falco_cloudevents_carry_alerts(event_type, expected):
+    assert policy.matches(settings(), configmap_alert(), event_type) is expected

@@ -1,4 +1,4 @@
-"""Integration set-up: the real local control plane, the shipped RBAC, real SA tokens.
+"""Shared fixtures: the real local control plane, the shipped RBAC, real SA tokens.
 
 The control plane is started once per test session (hack/build-apiserver.sh builds the
 apiserver on first use, printing its progress). It cannot be skipped: if it cannot start,

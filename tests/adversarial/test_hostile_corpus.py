@@ -1,0 +1,259 @@
+"""Hostile input corpus: every way the word of an HTTP request can be malformed.
+
+Each case is sent as raw bytes over a real socket to each acting function, while a
+sentinel ConfigMap (with credentials) and a sentinel pod sit in the namespace the
+otherwise-valid alert names: if any case were wrongly accepted, it would act on them.
+Each case must get the exact status of DESIGN.md §4 (never a 5xx), and after each the
+cluster must be unchanged. Targets in protected namespaces are not hostile input but
+guarded alerts (200 `refused`, in tests/integration). gunicorn's own 400 page is
+accepted where the server layer rejects (duplicate Content-Length).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from kubernetes import client
+
+from tests.helpers import cloudevent_headers, configmap_alert, encode, raw_exchange, shell_alert, sidekick
+
+Alert = dict[str, object]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    status: int
+    build: Callable[[Alert], bytes]  # the valid alert -> the hostile request bytes
+
+
+def request(body: bytes, headers: list[tuple[str, str]] | None = None, *, length: int | None = None) -> bytes:
+    lines = ["POST / HTTP/1.1", "Host: riposte"]
+    lines += [f"{k}: {v}" for k, v in (headers or [])]
+    lines.append(f"Content-Length: {len(body) if length is None else length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def plain(body: bytes, content_type: str = "application/json") -> bytes:
+    return request(body, [("Content-Type", content_type)])
+
+
+def binary(alert: Alert, *, drop: str = "", **changes: str) -> bytes:
+    headers = {k: v for k, v in cloudevent_headers(alert).items() if k != drop}
+    headers.update(changes)
+    return request(encode(alert), list(headers.items()))
+
+
+def structured(alert: Alert, **changes: object) -> bytes:
+    envelope: dict[str, object] = {
+        "specversion": "1.0",
+        "id": "e-1",
+        "source": "https://falco.org",
+        "type": "falco.rule.output.v1",
+        "data": alert,
+    }
+    envelope.update(changes)
+    envelope = {k: v for k, v in envelope.items() if v is not DROP}
+    return plain(json.dumps(envelope).encode(), "application/cloudevents+json")
+
+
+DROP = object()
+
+
+def changed(alert: Alert, **changes: object) -> bytes:
+    body = {**alert, **changes}
+    return plain(json.dumps({k: v for k, v in body.items() if v is not DROP}).encode())
+
+
+def field(alert: Alert, name: str, value: object) -> bytes:
+    fields = dict(alert["output_fields"])  # type: ignore[call-overload]
+    if value is DROP:
+        fields.pop(name, None)
+    else:
+        fields[name] = value
+    return changed(alert, output_fields=fields)
+
+
+ENVELOPE_CASES = [
+    Case("truncated JSON", 400, lambda a: plain(encode(a)[:-7])),
+    Case("invalid JSON", 400, lambda a: plain(b'{"rule": }')),
+    Case("JSON array", 400, lambda a: plain(b"[" + encode(a) + b"]")),
+    Case("JSON string", 400, lambda a: plain(b'"alert"')),
+    Case("JSON null", 400, lambda a: plain(b"null")),
+    Case("empty body", 400, lambda a: plain(b"")),
+    Case(
+        "not UTF-8",
+        400,
+        lambda a: plain(encode(a).replace(b"Warning", b"W\xffrning").replace(b"Notice", b"N\xfftice")),
+    ),
+    Case("NaN literal", 400, lambda a: plain(encode(a)[:-1] + b',"x":NaN}')),
+    Case("deeply nested JSON", 400, lambda a: plain(b'{"rule":' + b"[" * 200_000 + b"]" * 200_000 + b"}")),
+    Case("body over 1 MiB", 413, lambda a: plain(b'{"pad":"' + b"x" * (1024 * 1024) + b'"}')),
+    Case(
+        "declared 2 GB body",
+        413,
+        lambda a: request(b"{}", [("Content-Type", "application/json")], length=2 * 1024**3),
+    ),
+    Case("no content type", 415, lambda a: request(encode(a))),
+    Case("text/plain", 415, lambda a: plain(encode(a), "text/plain")),
+    Case("application/xml", 415, lambda a: plain(b"<alert/>", "application/xml")),
+    Case("form post", 415, lambda a: plain(b"rule=x", "application/x-www-form-urlencoded")),
+    Case("CloudEvents batch", 415, lambda a: plain(b"[]", "application/cloudevents-batch+json")),
+    Case("binary CE with text data", 415, lambda a: binary(a, **{"Content-Type": "text/plain"})),
+    Case("binary CE without Ce-Id", 400, lambda a: binary(a, drop="Ce-Id")),
+    Case("binary CE without Ce-Source", 400, lambda a: binary(a, drop="Ce-Source")),
+    Case("binary CE without Ce-Type", 400, lambda a: binary(a, drop="Ce-Type")),
+    Case("binary CE without Ce-Specversion", 400, lambda a: binary(a, drop="Ce-Specversion")),
+    Case("binary CE with empty Ce-Id", 400, lambda a: binary(a, **{"Ce-Id": ""})),
+    Case("binary CE specversion 0.3", 400, lambda a: binary(a, **{"Ce-Specversion": "0.3"})),
+    Case("binary CE specversion 2.0", 400, lambda a: binary(a, **{"Ce-Specversion": "2.0"})),
+    Case("binary CE with list data", 400, lambda a: request(b"[]", list(cloudevent_headers(a).items()))),
+    Case("structured CE without id", 400, lambda a: structured(a, id=DROP)),
+    Case("structured CE without source", 400, lambda a: structured(a, source=DROP)),
+    Case("structured CE with numeric type", 400, lambda a: structured(a, type=7)),
+    Case("structured CE specversion 0.3", 400, lambda a: structured(a, specversion="0.3")),
+    Case("structured CE specversion as number", 400, lambda a: structured(a, specversion=1.0)),
+    Case("structured CE with string data", 400, lambda a: structured(a, data=json.dumps(a))),
+    Case("structured CE with data_base64", 400, lambda a: structured(a, data=DROP, data_base64="e30=")),
+    Case("structured CE that is a list", 400, lambda a: plain(b"[]", "application/cloudevents+json")),
+    # gunicorn joins a repeated header into one comma-separated value (RFC 9110 5.3):
+    # a joined type is no Falco alert's type (204), a joined specversion no version (400).
+    Case(
+        "repeated Ce-Type header",
+        204,
+        lambda a: request(encode(a), [*cloudevent_headers(a).items(), ("Ce-Type", "x")]),
+    ),
+    Case(
+        "repeated Ce-Specversion header",
+        400,
+        lambda a: request(encode(a), [*cloudevent_headers(a).items(), ("Ce-Specversion", "1.0")]),
+    ),
+    Case("CloudEvent of another type", 204, lambda a: binary(a, **{"Ce-Type": "riposte.action.v1"})),
+    Case(
+        "two Content-Length headers",
+        400,
+        lambda a: request(encode(a), [("Content-Type", "application/json"), ("Content-Length", "2")]),
+    ),
+]
+
+ALERT_CASES = [
+    Case("rule as a number", 400, lambda a: changed(a, rule=42)),
+    Case("rule missing", 400, lambda a: changed(a, rule=DROP)),
+    Case("rule empty", 400, lambda a: changed(a, rule="")),
+    Case("output_fields as a list", 400, lambda a: changed(a, output_fields=[])),
+    Case("output_fields as a string", 400, lambda a: changed(a, output_fields="k8s.pod.name=web-1")),
+    Case("output_fields missing", 400, lambda a: changed(a, output_fields=DROP)),
+    Case("priority unknown", 400, lambda a: changed(a, priority="Severe")),
+    Case("priority as a number", 400, lambda a: changed(a, priority=4)),
+    Case("time not RFC 3339", 400, lambda a: changed(a, time="14/07/2026 09:52")),
+    Case("time missing", 400, lambda a: changed(a, time=DROP)),
+    Case("output missing", 400, lambda a: changed(a, output=DROP)),
+    Case("tags as a string", 400, lambda a: changed(a, tags="k8s")),
+    Case("uuid as an object", 400, lambda a: changed(a, uuid={"id": 1})),
+    Case("source as a list", 400, lambda a: changed(a, source=["k8s_audit"])),
+    Case("another rule", 204, lambda a: changed(a, rule="Read sensitive file untrusted")),
+    Case("Falcosidekick test event", 204, lambda a: plain(encode(sidekick("test_event")))),
+    Case("priority below the minimum", 204, lambda a: changed(a, priority="Debug")),
+]
+
+NAMES = [
+    ("path traversal", "../kube-system"),
+    ("slash", "a/b"),
+    ("upper case", "AWS-Creds"),
+    ("300 characters", "a" * 300),
+    ("unicode look-alike", "\u0430ws-creds"),
+    ("percent-encoded slash", "aws%2Fcreds"),
+    ("trailing newline", "aws-creds\n"),
+    ("empty", ""),
+    ("null", None),
+    ("<NA>", "<NA>"),
+    ("a number", 7),
+]
+
+TARGET_FIELDS = {
+    "delete-configmap": ("ka.req.configmap.name", "ka.target.namespace"),
+    "isolate-pod": ("k8s.pod.name", "k8s.ns.name"),
+}
+
+
+def target_cases(function: str) -> list[Case]:
+    name_field, namespace_field = TARGET_FIELDS[function]
+    cases = [Case(f"{name_field} {label}", 422, lambda a, v=v: field(a, name_field, v)) for label, v in NAMES]
+    cases += [
+        Case(f"{namespace_field} {label}", 422, lambda a, v=v: field(a, namespace_field, v))
+        for label, v in NAMES
+        if label not in ("300 characters",)
+    ]
+    cases.append(Case(f"{namespace_field} missing", 422, lambda a: field(a, namespace_field, DROP)))
+    cases.append(
+        Case(f"{namespace_field} of 64 characters", 422, lambda a: field(a, namespace_field, "n" * 64))
+    )
+    return cases
+
+
+FUNCTIONS = ["delete-configmap", "isolate-pod"]
+CORPUS = [(f, c) for f in FUNCTIONS for c in ENVELOPE_CASES + ALERT_CASES + target_cases(f)]
+
+
+def test_the_corpus_is_large_enough():
+    assert len(CORPUS) >= 60
+    assert all(c.status < 500 for _, c in CORPUS)
+
+
+@pytest.fixture(scope="module")
+def sentinel(core, cluster):
+    """A namespace holding what a wrongly accepted request would destroy."""
+    namespace = "hostile-sentinel"
+    core.create_namespace({"metadata": {"name": namespace}})
+    core.create_namespaced_config_map(
+        namespace, {"metadata": {"name": "aws-creds"}, "data": {"aws_access_key_id": "AKES20LNOA"}}
+    )
+    core.create_namespaced_pod(
+        namespace, {"metadata": {"name": "web-1"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    )
+    return namespace
+
+
+def valid_alert(function: str, namespace: str) -> Alert:
+    return (
+        configmap_alert(namespace, "aws-creds")
+        if function == "delete-configmap"
+        else shell_alert(namespace, "web-1")
+    )
+
+
+def assert_unchanged(core: client.CoreV1Api, namespace: str) -> None:
+    assert core.read_namespaced_config_map("aws-creds", namespace).data == {"aws_access_key_id": "AKES20LNOA"}
+    assert "riposte.io/quarantine" not in (core.read_namespaced_pod("web-1", namespace).metadata.labels or {})
+    assert [e.metadata.name for e in core.list_namespaced_event(namespace).items] == []
+    copies = core.list_namespaced_secret("riposte", label_selector=f"riposte.io/source-namespace={namespace}")
+    assert copies.items == []
+
+
+@pytest.mark.parametrize(("function", "case"), CORPUS, ids=[f"{f}: {c.name}" for f, c in CORPUS])
+def test_hostile_input_gets_its_exact_status_and_changes_nothing(serve, core, sentinel, function, case):
+    fn = serve(function)
+    answer = raw_exchange(fn.port, case.build(valid_alert(function, sentinel)))
+    assert answer.status == case.status, answer.body[:300]
+    if case.status == 204:
+        assert answer.body == b""
+    elif b"gunicorn" not in answer.body and answer.headers.get("Server", "") != "":
+        assert json.loads(answer.body)["status"] == case.status
+    assert_unchanged(core, sentinel)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_valid_alert_would_have_acted(serve, core, function, namespace):
+    """The control: the same alert, unchanged, does act (so the corpus proves something)."""
+    core.create_namespaced_config_map(
+        namespace, {"metadata": {"name": "aws-creds"}, "data": {"password": "p"}}
+    )
+    core.create_namespaced_pod(
+        namespace, {"metadata": {"name": "web-1"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    )
+    answer = raw_exchange(serve(function).port, binary(valid_alert(function, namespace)))
+    assert answer.status == 200
+    assert answer.json()["outcome"] == "acted"
