@@ -110,7 +110,10 @@ def send(sinks: tuple[Sink, ...], message: Message, deadline: Deadline, record: 
                 report.problems[name] = problem
     down = report.names(Answer.DOWN)
     if down:
-        raise errors.Unavailable("; ".join(report.problems[name] for name in down))
+        problems = "; ".join(report.problems[name] for name in down)
+        have = report.names(Answer.SENT, Answer.ALREADY_SENT)
+        # Says the redelivery will reach only the sinks that still lack the message.
+        raise errors.Unavailable(f"{problems} (accepted by: {', '.join(have) or 'none'})")
     return report
 
 
