@@ -43,7 +43,9 @@ def shell_alert() -> alert.Alert:
 
 def result_of(decision: Result, reason: str, raw: dict | None = None, **details) -> results.ActionResult:
     raw = raw or configmap_alert("shop", "aws-creds", identity="c4d5e6f7-0819-4a2b-9c3d-4e5f6a7b8c9d")
-    settings = config.load("delete-configmap", rules=(CONFIGMAP_RULE,), min_priority=Priority.WARNING, environ={})
+    settings = config.load(
+        "delete-configmap", rules=(CONFIGMAP_RULE,), min_priority=Priority.WARNING, environ={}
+    )
     decide = Decision(alert.parse(raw), "delete-configmap", Target("ConfigMap", "shop", "aws-creds"))
     headers, body = outcome.binary(outcome.event(settings, decide(decision, reason, **details), 12))
     return results.parse(
@@ -217,7 +219,9 @@ def test_a_result_of_a_leaky_alert_carries_no_credential():
 # --- the sinks' formats and limits ---------------------------------------------------
 
 
-@pytest.mark.parametrize("make", [lambda: messages.for_alert(shell_alert()), lambda: messages.for_result(acted())])
+@pytest.mark.parametrize(
+    "make", [lambda: messages.for_alert(shell_alert()), lambda: messages.for_result(acted())]
+)
 def test_payloads_match_the_documented_formats(make):
     payloads = all_payloads(make())
     slack_types = [block["type"] for block in payloads["slack"]["blocks"]]

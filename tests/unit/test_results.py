@@ -20,7 +20,9 @@ from tests.helpers import CONFIGMAP_RULE, configmap_alert
 SEED = configmap_alert("shop", "aws-creds", identity="c4d5e6f7-0819-4a2b-9c3d-4e5f6a7b8c9d")
 
 
-def result_event(result: Result = Result.ACTED, reason: str = "deleted; copy kept in riposte/riposte-cm-1", **details):
+def result_event(
+    result: Result = Result.ACTED, reason: str = "deleted; copy kept in riposte/riposte-cm-1", **details
+):
     settings = config.load(
         "delete-configmap", rules=(CONFIGMAP_RULE,), min_priority=Priority.WARNING, environ={}
     )
@@ -30,7 +32,9 @@ def result_event(result: Result = Result.ACTED, reason: str = "deleted; copy kep
 
 
 def delivery(data: dict, event_id: str = "e-1") -> Delivery:
-    return Delivery(mode="cloudevents-binary", body=data, attributes={"id": event_id, "type": results.EVENT_TYPE})
+    return Delivery(
+        mode="cloudevents-binary", body=data, attributes={"id": event_id, "type": results.EVENT_TYPE}
+    )
 
 
 def test_a_real_result_event_parses_with_every_field():
@@ -69,7 +73,11 @@ BROKEN = [
     # (case, change to the data, field named in the error)
     ("target missing", {"target": None}, "target"),
     ("target a string", {"target": "shop/configmap/aws-creds"}, "target"),
-    ("target name a number", {"target": {"kind": "ConfigMap", "namespace": "shop", "name": 5}}, "target.name"),
+    (
+        "target name a number",
+        {"target": {"kind": "ConfigMap", "namespace": "shop", "name": 5}},
+        "target.name",
+    ),
     ("target kind empty", {"target": {"kind": "", "namespace": "shop", "name": "x"}}, "target.kind"),
     ("unknown outcome", {"outcome": "exploded"}, "outcome"),
     ("outcome a number", {"outcome": 1}, "outcome"),
