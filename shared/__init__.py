@@ -8,6 +8,9 @@ Layers, lowest first (a module imports only from layers below it):
     intake                              an HTTP request -> a Delivery (envelope + body)
     kube, webhook                       the only modules doing network I/O (API, sinks)
     copies, outcome, audit              keep a copy; reply CloudEvent; Event and log line
+    results, messages, formats, sent    notify: result events in, messages and sink
+                                        payloads out (no I/O); what sinks accepted
+    notifier                            notify's sinks: settings, sending to all at once
     endpoint                            the HTTP edge: status mapping, health, last resort
 
 functions/<name>/main.py imports from here; nothing here imports a function.

@@ -7,6 +7,7 @@
      +-- BadEnvelope                  400  unparsable body, not an object, broken CloudEvent
      +-- Unauthorized                 401  sender token missing or wrong
      +-- NotAnAlert                   400  envelope fine, but no Falco alert in it
+     +-- NotAResult                   400  a `riposte.action.v1` event whose data is malformed
      +-- InvalidTarget                422  for this function, but the target field is bad
      +-- Unavailable                  503  a dependency stayed down past the deadline;
                                            carries retry_after, safe to redeliver
@@ -63,6 +64,12 @@ class Unauthorized(RiposteError):
 
 class NotAnAlert(RiposteError):
     """The envelope is fine but its content is not a Falco alert."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+
+class NotAResult(RiposteError):
+    """A `riposte.action.v1` CloudEvent whose data is not a result riposte would send."""
 
     status = HTTPStatus.BAD_REQUEST
 

@@ -1,0 +1,255 @@
+"""What notify tells humans about an alert or a result, independent of the sink. Pure.
+
+A Message says what happened (rule, output), where (pod or object, namespace, host), why
+(rule, priority) and, for a result, what riposte did and how it ended, always naming the
+alert (uuid, else riposte's identity for it) so an alert's message and its result's
+message correlate. Credential values never reach a Message: the output goes through
+`redact.output`, output fields through `redact.fields`, and the facts are an allow-list.
+Sink formats (shared/formats.py) only lay a Message out.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared import redact
+from shared.alert import Alert
+from shared.outcome import Result
+from shared.priority import Priority
+from shared.results import ActionResult
+
+
+class Kind(enum.StrEnum):
+    """What a message is about."""
+
+    ALERT = "alert"
+    RESULT = "result"
+
+
+class Tone(enum.IntEnum):
+    """How loudly a sink should present a message (colour, icon)."""
+
+    INFO = 0
+    GOOD = 1
+    WARNING = 2
+    DANGER = 3
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One labelled value (a Slack field, a Teams fact)."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification, ready for any sink."""
+
+    kind: Kind
+    key: str  # de-duplication key: "alert:<identity>" or "result:<CloudEvent id>"
+    title: str
+    summary: str
+    facts: tuple[Fact, ...]
+    output: str  # Falco's output line, redacted
+    alert_reference: str  # the alert's uuid, else its identity
+    tone: Tone
+    alert: Mapping[str, object]  # the alert as JSON, redacted (generic webhook)
+    result: Mapping[str, object] | None  # the result as JSON (generic webhook)
+
+
+# What each outcome means, said of the function: "<function> <phrase> <Kind> <ns>/<name>".
+OUTCOME_PHRASES = {
+    Result.ACTED: "acted on",
+    Result.ALREADY_DONE: "had already acted on",
+    Result.DRY_RUN: "would act on (dry run)",
+    Result.PARTIAL: "partly acted on",
+    Result.REFUSED: "refused to act on",
+    Result.FAILED: "failed to act on",
+}
+OUTCOME_TONES = {
+    Result.ACTED: Tone.GOOD,
+    Result.ALREADY_DONE: Tone.GOOD,
+    Result.DRY_RUN: Tone.INFO,
+    Result.PARTIAL: Tone.WARNING,
+    Result.REFUSED: Tone.DANGER,  # riposte did not act: a human has to
+    Result.FAILED: Tone.DANGER,
+}
+
+
+def for_alert(alert: Alert) -> Message:
+    """The message for a Falco alert."""
+    reference = alert.uuid or alert.identity
+    where = _where(alert)
+    host = f" on host {alert.hostname}" if alert.hostname else ""
+    facts = [
+        Fact("Rule", alert.rule),
+        Fact("Priority", alert.priority.label),
+        *where,
+        *_optional_facts(
+            ("User", _field(alert, "ka.user.name", "user.name")),
+            ("Verb", _field(alert, "ka.verb")),
+            ("Host", alert.hostname),
+            ("Source", alert.source),
+            ("Time", alert.time),
+        ),
+        Fact("Alert", reference),
+    ]
+    place = f" for {where[0].label.lower()} {where[0].value}" if where else ""
+    return Message(
+        kind=Kind.ALERT,
+        key=f"alert:{alert.identity}",
+        title=f"Falco {alert.priority.label}: {alert.rule}",
+        summary=f'Falco rule "{alert.rule}" ({alert.priority.label}) fired{place}{host}.',
+        facts=tuple(facts),
+        output=redact.output(alert.output),
+        alert_reference=reference,
+        tone=_alert_tone(alert.priority),
+        alert={
+            "uuid": alert.uuid,
+            "identity": alert.identity,
+            "rule": alert.rule,
+            "priority": alert.priority.label,
+            "source": alert.source,
+            "hostname": alert.hostname,
+            "time": alert.time,
+            "output": redact.output(alert.output),
+            "output_fields": redact.fields(alert.fields),
+            "tags": list(alert.tags),
+        },
+        result=None,
+    )
+
+
+def for_result(result: ActionResult) -> Message:
+    """The message for a `riposte.action.v1` result: what riposte did, and how it ended."""
+    target = result.target
+    what = f"{target.kind} {target.namespace}/{target.name}"
+    reason = result.reason or str(result.outcome)
+    facts = [
+        Fact("Outcome", str(result.outcome)),
+        Fact("Target", what),
+        Fact("Action", result.action),
+        Fact("Rule", result.rule),
+        Fact("Priority", result.priority.label),
+        Fact("Alert", result.alert_reference),
+        *_detail_facts(result.details),
+        *_optional_facts(("Host", result.hostname)),
+    ]
+    if result.dry_run:
+        facts.append(Fact("Dry run", "yes: nothing was changed"))
+    if result.duration_ms is not None:
+        facts.append(Fact("Duration", f"{result.duration_ms} ms"))
+    return Message(
+        kind=Kind.RESULT,
+        key=f"result:{result.event_id}",
+        title=f"riposte {result.function} {OUTCOME_PHRASES[result.outcome]} {what}",
+        summary=(
+            f"{reason[:1].upper()}{reason[1:]}. In response to Falco rule "
+            f'"{result.rule}" ({result.priority.label}), alert {result.alert_reference}.'
+        ),
+        facts=tuple(facts),
+        output=result.output,
+        alert_reference=result.alert_reference,
+        tone=OUTCOME_TONES[result.outcome],
+        alert={
+            "uuid": result.uuid,
+            "identity": result.identity,
+            "rule": result.rule,
+            "priority": result.priority.label,
+            "source": result.source,
+            "hostname": result.hostname,
+            "time": result.time,
+            "output": result.output,
+        },
+        result=_result_json(result),
+    )
+
+
+def _result_json(result: ActionResult) -> dict[str, object]:
+    """The result part of the generic webhook's JSON: what riposte did, then its details."""
+    target = result.target
+    document: dict[str, object] = {
+        "id": result.event_id,
+        "function": result.function,
+        "action": result.action,
+        "target": {"kind": target.kind, "namespace": target.namespace, "name": target.name},
+        "outcome": str(result.outcome),
+        "reason": result.reason,
+        "dry_run": result.dry_run,
+        "duration_ms": result.duration_ms,
+    }
+    for key, value in result.details.items():
+        document.setdefault(key, value)  # a detail never overrides what riposte decided
+    return document
+
+
+def _where(alert: Alert) -> list[Fact]:
+    """The pod (syscall rules) or the object (k8s_audit rules) the alert is about."""
+    facts: list[Fact] = []
+    pod = _field(alert, "k8s.pod.name")
+    if pod is not None:
+        namespace = _field(alert, "k8s.ns.name")
+        facts.append(Fact("Pod", f"{namespace}/{pod}" if namespace else pod))
+        container = _field(alert, "container.name")
+        image = _field(alert, "container.image.repository")
+        tag = _field(alert, "container.image.tag")
+        if container or image:
+            picture = f"{image}:{tag}" if image and tag else image
+            facts.append(
+                Fact("Container", " ".join(filter(None, (container, f"({picture})" if picture else None))))
+            )
+        return facts
+    name = _field(alert, "ka.target.name", "ka.req.configmap.name", "ka.resp.name")
+    if name is not None:
+        namespace = _field(alert, "ka.target.namespace")
+        resource = _field(alert, "ka.target.resource")
+        path = f"{namespace}/{name}" if namespace else name
+        facts.append(Fact("Object", f"{resource} {path}" if resource else path))
+    return facts
+
+
+def _field(alert: Alert, *names: str) -> str | None:
+    """The first present output field among `names`, as text (lists joined)."""
+    for name in names:
+        value = alert.value(name)
+        if value is None or name in redact.SECRET_FIELDS:
+            continue
+        if isinstance(value, list):
+            return ", ".join(str(item) for item in value)
+        return str(value)
+    return None
+
+
+def _optional_facts(*pairs: tuple[str, str | None]) -> list[Fact]:
+    return [Fact(label, value) for label, value in pairs if value]
+
+
+def _detail_facts(details: Mapping[str, object]) -> list[Fact]:
+    """An action's own details (`copy`, `credential_keys`, …) shown when they are plain values.
+
+    Nested objects stay in the generic webhook's JSON only: a chat line cannot show them well.
+    """
+    facts = []
+    for key, value in details.items():
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif isinstance(value, str | int | float):
+            text = str(value)
+        elif isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
+            text = ", ".join(str(item) for item in value) or "none"
+        else:
+            continue
+        facts.append(Fact(key.replace("_", " ").capitalize(), text))
+    return facts
+
+
+def _alert_tone(priority: Priority) -> Tone:
+    if priority >= Priority.ERROR:
+        return Tone.DANGER
+    if priority >= Priority.WARNING:
+        return Tone.WARNING
+    return Tone.INFO
