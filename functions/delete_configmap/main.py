@@ -54,8 +54,11 @@ def delete_configmap(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
             event_name=audit.event_name(SETTINGS.function, alert.identity),
             lease=budget.lease_name(SETTINGS.function),
         )
-        if live.recorded:
-            return decide(Result.ALREADY_DONE, "this alert was acted on before")
+        if live.recorded:  # say where the copy is, as the first answer did
+            copy = copies.find(KUBE, call.deadline, SETTINGS, namespace=target.namespace, name=target.name)
+            return decide(
+                Result.ALREADY_DONE, f"this alert was acted on before; copy kept in {copy}", copy=copy
+            )
         if live.namespace and policy.opted_out(live.namespace["metadata"].get("labels")):
             return decide(Result.REFUSED, f"namespace carries {policy.OPT_OUT_LABEL}=true")
         configmap = live.object

@@ -41,7 +41,7 @@ def notify(delivery: Delivery, call: endpoint.Call) -> endpoint.Handled | None:
         message = messages.for_result(result)
     else:
         alert = call.alert_from(delivery)  # 400: not an alert
-        if not NOTIFY.alerts or not policy.matches(SETTINGS, alert):
+        if not NOTIFY.alerts or not policy.matches(SETTINGS, alert, delivery.event_type):
             return None  # 204: no message for this alert
         message = messages.for_alert(alert)
     if not NOTIFY.sinks:

@@ -19,6 +19,7 @@ import pytest
 from kubernetes import client
 
 from tests.helpers import cloudevent_headers, configmap_alert, encode, raw_exchange, shell_alert, sidekick
+from tests.integration.fakesinks import FakeSink
 
 Alert = dict[str, object]
 
@@ -257,3 +258,38 @@ def test_the_valid_alert_would_have_acted(serve, core, function, namespace):
     answer = raw_exchange(serve(function).port, binary(valid_alert(function, namespace)))
     assert answer.status == 200
     assert answer.json()["outcome"] == "acted"
+
+
+# notify acts on every rule and priority it is configured for (here all), so only the
+# cases that are not alerts at all, or not Falco's, must send nothing.
+NOTIFY_CORPUS = [
+    *(c for c in ENVELOPE_CASES + ALERT_CASES if c.status != 204 or c.name == "repeated Ce-Type header"),
+    # For notify a riposte.action.v1 event is a result: an alert inside is no result (400).
+    Case("result event carrying an alert", 400, lambda a: binary(a, **{"Ce-Type": "riposte.action.v1"})),
+    Case("CloudEvent of an unknown type", 204, lambda a: binary(a, **{"Ce-Type": "com.example.other"})),
+]
+
+
+@pytest.fixture(scope="module")
+def notify_with_sink(serve):
+    sink = FakeSink("webhook")
+    try:
+        yield serve("notify", RIPOSTE_WEBHOOK_URL=sink.url, RIPOSTE_MIN_PRIORITY="Debug"), sink
+    finally:
+        sink.close()
+
+
+@pytest.mark.parametrize("case", NOTIFY_CORPUS, ids=[c.name for c in NOTIFY_CORPUS])
+def test_hostile_input_to_notify_gets_its_exact_status_and_sends_nothing(notify_with_sink, case):
+    fn, sink = notify_with_sink
+    before = len(sink.received)
+    answer = raw_exchange(fn.port, case.build(shell_alert("shop", "web-1")))
+    assert answer.status == case.status, answer.body[:300]
+    assert len(sink.received) == before
+
+
+def test_the_valid_alert_would_have_been_notified(notify_with_sink):
+    fn, sink = notify_with_sink
+    before = len(sink.received)
+    assert raw_exchange(fn.port, binary(shell_alert("shop", "web-1"))).status == 204
+    assert len(sink.received) == before + 1

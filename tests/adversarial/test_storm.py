@@ -2,7 +2,8 @@
 
 The same alert 1,000 times at concurrency 16 must act exactly once with one Event; 1,000
 distinct alerts for 1,000 ConfigMaps must all act, each with its copy, with zero errors.
-Loopback only, bounded in count.
+Loopback only, bounded in count. The deadline is raised: these tests are about what is
+done under contention, not how fast (a loaded CI machine must not turn them into 503s).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def copies_in(core, namespace):
 
 
 def test_the_same_alert_a_thousand_times_acts_once(serve, core, namespace):
-    fn = serve("delete-configmap")
+    fn = serve("delete-configmap", RIPOSTE_DEADLINE_SECONDS="30")
     core.create_namespaced_config_map(
         namespace, {"metadata": {"name": "aws-creds"}, "data": {"password": "p"}}
     )
@@ -54,7 +55,7 @@ def test_the_same_alert_a_thousand_times_acts_once(serve, core, namespace):
 
 
 def test_a_thousand_distinct_alerts_all_act_with_their_copies(serve, core, namespace):
-    fn = serve("delete-configmap")
+    fn = serve("delete-configmap", RIPOSTE_DEADLINE_SECONDS="30")
     for i in range(1000):
         core.create_namespaced_config_map(
             namespace, {"metadata": {"name": f"cm-{i}"}, "data": {"password": "p"}}
@@ -71,7 +72,7 @@ def test_a_thousand_distinct_alerts_all_act_with_their_copies(serve, core, names
 def test_the_same_shell_alert_a_thousand_times_isolates_once(serve, core, namespace, cluster):
     from kubernetes import client
 
-    fn = serve("isolate-pod")
+    fn = serve("isolate-pod", RIPOSTE_DEADLINE_SECONDS="30")
     core.create_namespaced_pod(
         namespace, {"metadata": {"name": "web-1"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
     )
