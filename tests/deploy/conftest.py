@@ -10,12 +10,14 @@ it, saying what is missing.
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
 from devcluster import manifests
 from devcluster.controlplane import ROOT, ControlPlane, ControlPlaneError
@@ -93,6 +95,14 @@ def plane(kubectl: str, knative: list[Doc]) -> Iterator[ControlPlane]:
         yield cp
     finally:
         cp.stop()
+
+
+@pytest.fixture
+def namespace(plane: ControlPlane) -> str:
+    """A fresh namespace (never deleted: no namespace controller runs here)."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    client.CoreV1Api(plane.client()).create_namespace({"metadata": {"name": name}})
+    return name
 
 
 def run_kubectl(

@@ -17,7 +17,6 @@ result reaches a local sink) - nothing else here changes.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,14 +96,6 @@ def deployed(plane: ControlPlane, knative: list[Doc], tmp_path_factory) -> Itera
     finally:
         for process in running.values():
             process.stop()
-
-
-@pytest.fixture
-def namespace(plane: ControlPlane) -> str:
-    core = client.CoreV1Api(plane.client())
-    name = f"t-{uuid.uuid4().hex[:10]}"
-    core.create_namespace({"metadata": {"name": name}})
-    return name
 
 
 @pytest.mark.parametrize(("function", "action"), ACTIONS, ids=[f"{f}-{a.__name__}" for f, a in ACTIONS])
