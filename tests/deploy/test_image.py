@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +25,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from devcluster.controlplane import ROOT, _die_with_parent, free_port
+from devcluster.controlplane import ROOT
+from devcluster.functions import FunctionError, FunctionProcess
 from tests.helpers import cloudevent_headers, configmap_alert, encode
 
 DOCKERFILE = ROOT / "Dockerfile"
 FUNCTION = "delete_configmap"
+TOKEN = "image-test-token-0123456789"
 READ_ONLY = 'mount -o remount,bind,ro / && exec "$@"'
 
 
@@ -58,11 +59,11 @@ def dockerfile() -> Recipe:
     return Recipe(env, json.loads(instructions.pop("CMD")), instructions)
 
 
-def image_env(port: int, **extra: str) -> dict[str, str]:
+def image_env(**extra: str) -> dict[str, str]:
     """The image's ENV with FUNCTION built in, /app mapped to the checkout, the venv on PATH."""
     env = {key: value.replace("${FUNCTION}", FUNCTION) for key, value in dockerfile().env.items()}
     env["PYTHONPATH"] = env["PYTHONPATH"].replace("/app", str(ROOT))
-    return {**env, "PORT": str(port), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", **extra}
+    return {**env, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", **extra}
 
 
 def read_only_root(argv: list[str]) -> list[str]:
@@ -107,59 +108,24 @@ def test_the_root_filesystem_really_is_read_only_there():
     assert shm.returncode == 0, shm.stderr
 
 
-class Served:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.url = f"http://127.0.0.1:{env['PORT']}"
-        self.log = log
-        self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            read_only_root(dockerfile().command),
-            cwd=ROOT,
-            env=env,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-        )
-
-    def output(self) -> str:
-        self._out.flush()
-        return self.log.read_text(errors="replace")
-
-    def ready(self, timeout: float = 30.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if requests.get(f"{self.url}/_/health", timeout=1).status_code == 200:
-                    return True
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        return False
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._out.close()
+def serve(env: dict[str, str], workdir: Path) -> FunctionProcess:
+    """The Dockerfile's CMD under a read-only root, with exactly `env` (PORT is added)."""
+    return FunctionProcess(
+        "delete-configmap", env, workdir=workdir, command=read_only_root(dockerfile().command)
+    )
 
 
 @pytest.fixture(scope="module")
-def served(plane, tmp_path_factory) -> Iterator[Served]:
+def served(plane, tmp_path_factory) -> Iterator[FunctionProcess]:
     workdir = tmp_path_factory.mktemp("image")
-    (workdir / "token").write_text("image-test-token-0123456789\n")
+    (workdir / "token").write_text(f"{TOKEN}\n")
     env = image_env(
-        free_port(),
-        KUBECONFIG=str(plane.serviceaccount_kubeconfig("riposte", FUNCTION.replace("_", "-"))),
+        KUBECONFIG=str(plane.serviceaccount_kubeconfig("riposte", "delete-configmap")),
         RIPOSTE_TOKEN_FILE=str(workdir / "token"),
     )
-    server = Served(env, workdir / "function.log")
+    server = serve(env, workdir)
     try:
-        assert server.ready(), f"the image command did not serve under a read-only root:\n{server.output()}"
-        yield server
+        yield server.wait_ready()
     finally:
         server.stop()
 
@@ -178,7 +144,7 @@ def test_the_image_command_acts_and_writes_nothing_outside_dev_shm(served, plane
         namespace, {"metadata": {"name": "aws-creds"}, "data": {"aws_access_key_id": "AKES20LNOA"}}
     )
     alert = configmap_alert(namespace, "aws-creds")
-    headers = cloudevent_headers(alert, authtoken="image-test-token-0123456789")
+    headers = cloudevent_headers(alert, authtoken=TOKEN)
     answer = requests.post(served.url, data=encode(alert), headers=headers, timeout=30)
     assert answer.status_code == 200 and answer.json()["outcome"] == "acted", answer.text
     output = served.output()
@@ -186,13 +152,12 @@ def test_the_image_command_acts_and_writes_nothing_outside_dev_shm(served, plane
 
 
 def test_without_a_writable_tmpdir_the_same_command_dies(tmp_path):
-    env = image_env(free_port())
+    env = image_env()
     del env["TMPDIR"]
-    server = Served(env, tmp_path / "function.log")
+    server = serve(env, tmp_path)
     try:
-        assert not server.ready(timeout=20), (
-            "served without a writable temp dir: the test set-up is not read-only"
-        )
-        assert "temporary directory" in server.output().lower(), server.output()
+        with pytest.raises(FunctionError) as died:
+            server.wait_ready(timeout=20)
+        assert "temporary directory" in str(died.value).lower(), died.value
     finally:
         server.stop()
