@@ -7,7 +7,7 @@ SHELL      := /bin/bash
 PYTHON     ?= python3
 VENV       ?= .venv
 BIN        := $(VENV)/bin
-APT_PKGS   := etcd-server openssl
+APT_PKGS   := etcd-server openssl util-linux
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: all deps venv apiserver lint typecheck unit integration test demo bench cluster clean

@@ -44,7 +44,7 @@ def main() -> None:
     rows: list[tuple[str, str, str, str]] = []
     with ControlPlane.start() as plane:
         api = plane.client()
-        manifests.apply(api, manifests.documents(manifests.kustomization_files()))
+        manifests.apply(api, manifests.base())
         core = client.CoreV1Api(api)
         kubeconfig = plane.serviceaccount_kubeconfig("riposte", "delete-configmap")
         namespace = f"bench-{uuid.uuid4().hex[:6]}"

@@ -47,7 +47,7 @@ def main() -> None:
         core = client.CoreV1Api(api)
 
         step(2, total, "Installing riposte's namespace and RBAC exactly as shipped in deploy/knative")
-        for created in manifests.apply(api, manifests.documents(manifests.kustomization_files())):
+        for created in manifests.apply(api, manifests.base()):
             detail(created)
 
         step(3, total, "Starting delete-configmap as ServiceAccount riposte/delete-configmap")

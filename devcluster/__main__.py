@@ -12,7 +12,7 @@ from devcluster.controlplane import ControlPlane
 
 def main() -> None:
     with ControlPlane.start() as plane:
-        manifests.apply(plane.client(), manifests.documents(manifests.kustomization_files()))
+        manifests.apply(plane.client(), manifests.base())
         print(f"kube-apiserver ready at {plane.url}", file=sys.stderr)
         print(f"  export KUBECONFIG={plane.kubeconfig}", file=sys.stderr)
         print(

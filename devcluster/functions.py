@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -26,13 +26,16 @@ class FunctionError(RuntimeError):
 class FunctionProcess:
     """One function served on a free loopback port; its stdout (JSON log) is kept."""
 
-    def __init__(self, name: str, env: Mapping[str, str], *, workdir: Path) -> None:
+    def __init__(
+        self, name: str, env: Mapping[str, str], *, workdir: Path, command: Sequence[str] | None = None
+    ) -> None:
+        """Serve `name`; `command`, if given, replaces the command line and serves on $PORT."""
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"{name}-{self.port}.log"
         source = ROOT / "functions" / name.replace("-", "_") / "main.py"
-        command = [
+        default = [
             str(Path(sys.executable).with_name("functions-framework")),
             "--target=handle",
             f"--source={source}",
@@ -45,10 +48,12 @@ class FunctionProcess:
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
             **env,
+            "PORT": str(self.port),
         }
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
-            command,
+            list(command) if command is not None else default,
+            cwd=ROOT,
             env=full_env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

