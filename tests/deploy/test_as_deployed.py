@@ -8,10 +8,8 @@ local apiserver by the `plane` fixture). Each action is driven to success with t
 request the broker delivers: Falcosidekick's binary-mode CloudEvent, the token in the
 `authtoken` extension. A request without the token is refused.
 
-One row per (function, action) in ACTIONS. isolate-pod and notify live on other
-branches: when they land, add their rows (e.g. isolate-pod: "Terminal shell in
-container" labels the pod and creates its NetworkPolicy; notify: a riposte.action.v1
-result reaches a local sink) - nothing else here changes.
+One row per (function, action) in ACTIONS. notify's sink is a local recording server
+(Slack and Teams cannot run here), set through the URL setting its Secret would mount.
 """
 
 from __future__ import annotations
@@ -27,9 +25,13 @@ from kubernetes import client
 
 from devcluster.controlplane import ControlPlane
 from devcluster.functions import FunctionProcess
+from shared import alert as alert_model
+from shared import config, outcome, targets
+from shared.priority import Priority
 from tests.deploy.conftest import Doc
 from tests.deploy.test_knative import settings
-from tests.helpers import cloudevent_headers, configmap_alert, encode
+from tests.helpers import cloudevent_headers, configmap_alert, encode, shell_alert
+from tests.integration.fakesinks import FakeSink
 
 
 @dataclass
@@ -64,9 +66,53 @@ def seed_configmap_is_deleted_with_a_copy(fn: Deployed) -> None:
     assert fn.core.read_namespaced_secret(f"riposte-cm-{uid}", "riposte").metadata.name
 
 
+def shell_in_a_container_isolates_the_pod(fn: Deployed) -> None:
+    """Falco's "Terminal shell in container": the pod is labelled and its policy created."""
+    pod = fn.core.create_namespaced_pod(
+        fn.namespace,
+        {"metadata": {"name": "web-1"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}},
+    )
+    answer = fn.deliver(shell_alert(fn.namespace, "web-1"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "acted", answer.json()
+    labels = fn.core.read_namespaced_pod("web-1", fn.namespace).metadata.labels
+    assert labels["riposte.io/quarantine"] == pod.metadata.uid
+    policy = client.NetworkingV1Api(fn.core.api_client).read_namespaced_network_policy(
+        f"riposte-quarantine-{pod.metadata.uid}", fn.namespace
+    )
+    assert sorted(policy.spec.policy_types) == ["Egress", "Ingress"]
+
+
+def alert_and_result_reach_the_sink(fn: Deployed) -> None:
+    """A Warning alert and a riposte.action.v1 result each make one message."""
+    before = len(SINK.accepted())
+    assert fn.deliver(configmap_alert(fn.namespace, "aws-creds")).status_code == 204
+    result = outcome.event(
+        config.load(
+            "delete-configmap", rules=("R",), min_priority=Priority.DEBUG, environ={"RIPOSTE_TOKEN": fn.token}
+        ),
+        outcome.Outcome(
+            alert_model.parse(configmap_alert(fn.namespace, "aws-creds")),
+            "delete-configmap",
+            targets.Target("ConfigMap", fn.namespace, "aws-creds"),
+            outcome.Result.ACTED,
+            "deleted; copy kept in riposte/riposte-cm-x",
+        ),
+        5,
+    )
+    headers, body = outcome.binary(result)
+    answer = requests.post(fn.process.url, data=body, headers=headers, timeout=30)
+    assert answer.status_code == 204, answer.text
+    messages = [m.json() for m in SINK.accepted()[before:]]
+    assert [m["kind"] for m in messages] == ["alert", "result"]
+
+
 ACTIONS: list[tuple[str, Callable[[Deployed], None]]] = [
     ("delete-configmap", seed_configmap_is_deleted_with_a_copy),
+    ("isolate-pod", shell_in_a_container_isolates_the_pod),
+    ("notify", alert_and_result_reach_the_sink),
 ]
+SINK = FakeSink("webhook")
 
 
 @dataclass
@@ -91,6 +137,9 @@ def deployed(plane: ControlPlane, knative: list[Doc], tmp_path_factory) -> Itera
                 "RIPOSTE_TOKEN_FILE": str(workdir / "token"),
                 "KUBECONFIG": str(plane.serviceaccount_kubeconfig("riposte", function)),
             }
+            if function == "notify":  # the sink its Secret would name, and no API token at all
+                env = {k: v for k, v in env.items() if k != "KUBECONFIG"} | {"RIPOSTE_WEBHOOK_URL": SINK.url}
+                env = {k: v for k, v in env.items() if not k.endswith("WEBHOOK_URL_FILE")}
             running[function] = FunctionProcess(function, env, workdir=plane.workdir).wait_ready()
         yield Fleet(token, running)
     finally:

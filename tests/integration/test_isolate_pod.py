@@ -242,4 +242,3 @@ def test_the_release_script_lifts_the_quarantine(cluster, core, net, http, fn, n
     assert result.returncode == 0, result.stderr
     assert core.read_namespaced_pod("web-1", namespace).metadata.labels == {"app": "web"}
     assert policies(net, namespace) == {}
-
