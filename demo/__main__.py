@@ -1,16 +1,24 @@
-"""The seed scenario, told step by step to a newcomer.
+"""`make demo`: riposte's two scenarios, told step by step to a newcomer.
 
-Falco blog "Detect Malicious Behaviour on Kubernetes API Server through Audit Logs":
-someone writes AWS credentials into a ConfigMap; Falco's k8saudit rule fires;
-Falcosidekick forwards the alert as a CloudEvent. The blog stops there. Here
-delete-configmap, running as its own ServiceAccount against a real kube-apiserver,
-verifies the ConfigMap, keeps a copy, deletes it and records an Event.
+1. The seed (Falco blog "Detect Malicious Behaviour on Kubernetes API Server through Audit
+   Logs"): AWS credentials written into a ConfigMap; the k8saudit rule fires;
+   delete-configmap verifies it, keeps a copy, deletes it, records an Event.
+2. A shell in a container: the syscall rule "Terminal shell in container" fires;
+   isolate-pod labels exactly that pod and denies all its traffic with a NetworkPolicy.
+
+Everything runs against a real kube-apiserver, each function as its own ServiceAccount.
+As on a cluster without a broker, the acting functions POST their results to notify
+(RIPOSTE_RESULT_URL), and each alert also reaches notify (as a Knative Trigger would
+fan it out). notify's webhook sink is a local recorder: the demo ends with every
+notification it received.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
 import sys
 import time
 import uuid
@@ -19,15 +27,17 @@ import requests
 from kubernetes import client
 
 from devcluster import manifests
-from devcluster.controlplane import ControlPlane
+from devcluster.controlplane import ROOT, ControlPlane
 from devcluster.functions import FunctionProcess
-from devcluster.senders import cloudevent_headers, configmap_alert, encode
+from devcluster.senders import cloudevent_headers, configmap_alert, encode, shell_alert
+from devcluster.sink import RecordingSink
 
 BOLD, DIM, GREEN, RESET = ("\033[1m", "\033[2m", "\033[32m", "\033[0m") if sys.stdout.isatty() else ("",) * 4
+TOTAL = 9
 
 
-def step(number: int, total: int, text: str) -> None:
-    print(f"\n{BOLD}[{number}/{total}] {text}{RESET}", flush=True)
+def step(number: int, text: str) -> None:
+    print(f"\n{BOLD}[{number}/{TOTAL}] {text}{RESET}", flush=True)
 
 
 def detail(text: str) -> None:
@@ -35,85 +45,147 @@ def detail(text: str) -> None:
 
 
 def main() -> None:
-    total = 7
-    print(f"{BOLD}riposte demo: the seed scenario (credentials in a ConfigMap){RESET}")
-    step(1, total, "Starting the local control plane (etcd + kube-apiserver 1.20.2)")
+    print(f"{BOLD}riposte demo: credentials in a ConfigMap, then a shell in a container{RESET}")
+    step(1, "Starting the local control plane (etcd + kube-apiserver 1.20.2)")
     started = time.monotonic()
-    with ControlPlane.start() as plane:
+    with ControlPlane.start() as plane, RecordingSink() as sink:
         detail(
             f"ready at {plane.url} in {time.monotonic() - started:.1f}s (RBAC on, real ServiceAccount tokens)"
         )
         api = plane.client()
         core = client.CoreV1Api(api)
 
-        step(2, total, "Installing riposte's namespace and RBAC exactly as shipped in deploy/knative")
+        step(2, "Installing riposte's namespace, RBAC and budget Leases exactly as shipped in deploy/knative")
         for created in manifests.apply(api, manifests.base()):
             detail(created)
 
-        step(3, total, "Starting delete-configmap as ServiceAccount riposte/delete-configmap")
-        kubeconfig = plane.serviceaccount_kubeconfig("riposte", "delete-configmap")
-        detail("token minted with the TokenRequest API; the function can do only what its Role allows")
-        with FunctionProcess(
-            "delete-configmap", {"KUBECONFIG": str(kubeconfig)}, workdir=plane.workdir
-        ) as fn:
-            fn.wait_ready()
-            detail(
-                f"functions-framework --target handle --source functions/delete_configmap/main.py  ({fn.url})"
-            )
-            seed(core, fn, total)
-    print(f"\n{GREEN}Done: control plane stopped, nothing left running.{RESET}")
+        step(3, "Starting notify, delete-configmap and isolate-pod, each as its own ServiceAccount")
+        notify = FunctionProcess("notify", {"RIPOSTE_WEBHOOK_URL": sink.url}, workdir=plane.workdir)
+        acting = {}
+        for name in ("delete-configmap", "isolate-pod"):
+            kubeconfig = plane.serviceaccount_kubeconfig("riposte", name)
+            env = {"KUBECONFIG": str(kubeconfig), "RIPOSTE_RESULT_URL": notify.url}
+            acting[name] = FunctionProcess(name, env, workdir=plane.workdir)
+        try:
+            for fn in (notify, *acting.values()):
+                fn.wait_ready()
+                detail(f"{fn.name:17} {fn.url}  (functions-framework --target handle, one process each)")
+            detail("tokens minted with the TokenRequest API; notify has no Kubernetes access at all")
+            namespace = f"demo-shop-{uuid.uuid4().hex[:4]}"
+            core.create_namespace({"metadata": {"name": namespace}})
+            seed(core, acting["delete-configmap"], notify, namespace)
+            shell(plane, core, acting["isolate-pod"], notify, namespace)
+            notifications(sink)
+        finally:
+            for fn in (notify, *acting.values()):
+                fn.stop()
+    print(f"\n{GREEN}Done: functions and control plane stopped, nothing left running.{RESET}")
 
 
-def seed(core: client.CoreV1Api, fn: FunctionProcess, total: int) -> None:
-    namespace = f"demo-shop-{uuid.uuid4().hex[:4]}"
-    core.create_namespace({"metadata": {"name": namespace}})
-    step(4, total, "Someone writes AWS credentials into a ConfigMap")
+def deliver(fn: FunctionProcess, notify: FunctionProcess, alert: dict) -> requests.Response:
+    """What Falcosidekick's cloudevents output sends, to the function and to notify."""
+    requests.post(notify.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30)
+    return requests.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30)
+
+
+def seed(core: client.CoreV1Api, fn: FunctionProcess, notify: FunctionProcess, namespace: str) -> None:
+    step(4, "Scenario 1: someone writes AWS credentials into a ConfigMap")
     detail(f"kubectl create configmap aws-creds --from-literal aws_access_key_id=AKES20LNOA -n {namespace}")
     created = core.create_namespaced_config_map(
         namespace, {"metadata": {"name": "aws-creds"}, "data": {"aws_access_key_id": "AKES20LNOA"}}
     )
     detail(f"created {namespace}/aws-creds (uid {created.metadata.uid})")
-
-    step(5, total, "Falco fires; Falcosidekick's cloudevents output POSTs this request")
     alert = configmap_alert(namespace, "aws-creds")
     headers = cloudevent_headers(alert)
+    detail("Falco fires; Falcosidekick's cloudevents output POSTs:")
     for key in ("Ce-Type", "Ce-Rule", "Ce-Priority", "Ce-Source", "Ce-Id"):
-        detail(f"{DIM}{key}: {headers[key]}{RESET}")
-    detail(f"{DIM}output_fields: {json.dumps(alert['output_fields'])}{RESET}")
-    detail("(ka.target.namespace is added by Falco's append_output, see deploy/falco)")
+        detail(f"  {DIM}{key}: {headers[key]}{RESET}")
+    detail(f"  {DIM}output_fields: {json.dumps(alert['output_fields'])}{RESET}")
+    detail("  (ka.target.namespace is added by Falco's append_output, see deploy/falco)")
 
-    response = requests.post(fn.url, data=encode(alert), headers=headers, timeout=30)
+    response = deliver(fn, notify, alert)
     reply = response.json()
     step(
-        6,
-        total,
-        f"riposte answered {response.status_code} with a {response.headers.get('ce-type')} CloudEvent",
+        5,
+        f"delete-configmap answered {response.status_code} with a {response.headers.get('ce-type')} CloudEvent",
     )
     detail(
         f"outcome: {GREEN}{reply['outcome']}{RESET}  reason: {reply['reason']}  ({reply['duration_ms']} ms)"
     )
-    detail(f"verified live: credential keys {reply.get('credential_keys')} (values never logged)")
+    detail(f"verified live: credential keys {reply.get('credential_keys')} (values are never logged)")
     gone = not any(c.metadata.name == "aws-creds" for c in core.list_namespaced_config_map(namespace).items)
     detail(f"ConfigMap {namespace}/aws-creds deleted: {gone}")
     copy_name = reply["copy"].split("/", 1)[1]
-    copy = core.read_namespaced_secret(copy_name, "riposte")
-    kept = json.loads(base64.b64decode(copy.data["configmap.json"]))
+    kept = json.loads(
+        base64.b64decode(core.read_namespaced_secret(copy_name, "riposte").data["configmap.json"])
+    )
     detail(f"copy kept: Secret riposte/{copy_name} holding keys {sorted(kept['data'])}")
     for event in core.list_namespaced_event(namespace).items:
-        detail(f"Event {event.metadata.name}: {event.reason}: {event.message[:100]}...")
-    detail("function log line:")
+        detail(f"Event {event.metadata.name}: {event.reason}")
+    detail("its log line:")
     for line in fn.output().splitlines():
         if line.startswith("{"):
-            detail(f"{DIM}{line[:200]}{RESET}")
+            detail(f"  {DIM}{line[:160]}…{RESET}")
 
-    step(7, total, "Falcosidekick redelivers the same alert; then the copy is restored")
+    step(6, "Falcosidekick redelivers the same alert; then a human restores the copy")
     again = requests.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30).json()
     detail(f"redelivery outcome: {again['outcome']} ({again['reason']}): acted at most once")
     restored = core.create_namespaced_config_map(namespace, kept)
     detail(f"restored {namespace}/{restored.metadata.name} from the copy (README: 'Restoring a ConfigMap')")
     core.delete_namespaced_config_map("aws-creds", namespace)
     core.delete_namespaced_secret(copy_name, "riposte")
-    detail("cleaned up the demo's ConfigMap and copy")
+
+
+def shell(
+    plane: ControlPlane, core: client.CoreV1Api, fn: FunctionProcess, notify: FunctionProcess, namespace: str
+) -> None:
+    step(7, "Scenario 2: someone opens a shell in a container")
+    pod = core.create_namespaced_pod(
+        namespace,
+        {"metadata": {"name": "web-1", "labels": {"app": "web"}},
+         "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}},
+    )  # fmt: skip
+    core.create_namespaced_pod(
+        namespace,
+        {"metadata": {"name": "web-2", "labels": {"app": "web"}},
+         "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}},
+    )  # fmt: skip
+    detail(f"pods web-1 and web-2 in {namespace}; kubectl exec -it web-1 -- bash")
+    alert = shell_alert(namespace, "web-1")
+    detail(
+        f"Falco fires {alert['rule']!r} ({alert['priority']}) with k8s.pod.name=web-1, k8s.ns.name={namespace}"
+    )
+    reply = deliver(fn, notify, alert).json()
+    detail(f"isolate-pod outcome: {GREEN}{reply['outcome']}{RESET}  reason: {reply['reason']}")
+    labels = core.read_namespaced_pod("web-1", namespace).metadata.labels
+    detail(
+        f"web-1 labels: {labels}  (web-2 untouched: {core.read_namespaced_pod('web-2', namespace).metadata.labels})"
+    )
+    policy = client.NetworkingV1Api(core.api_client).read_namespaced_network_policy(
+        f"riposte-quarantine-{pod.metadata.uid}", namespace
+    )
+    detail(
+        f"NetworkPolicy {policy.metadata.name}: selects {policy.spec.pod_selector.match_labels}, "
+        f"policyTypes {policy.spec.policy_types}, no allow rules, "
+        f"owned by pod {policy.metadata.owner_references[0].name}"
+    )
+    step(8, "A human lifts the quarantine: hack/release-pod.sh")
+    released = subprocess.run(
+        ["bash", str(ROOT / "hack" / "release-pod.sh"), namespace, "web-1"],
+        env={**os.environ, "KUBECONFIG": str(plane.kubeconfig)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in (released.stdout + released.stderr).strip().splitlines():
+        detail(f"{DIM}{line}{RESET}")
+
+
+def notifications(sink: RecordingSink) -> None:
+    step(9, f"Every notification the webhook sink received ({len(sink.received)})")
+    for message in sink.received:
+        detail(f"{BOLD}{message['title']}{RESET}")
+        detail(f"  {message['text']}")
 
 
 if __name__ == "__main__":
