@@ -107,7 +107,7 @@ def seed(core: client.CoreV1Api, fn: FunctionProcess, notify: FunctionProcess, n
     reply = response.json()
     step(
         5,
-        f"delete-configmap answered {response.status_code} with a {response.headers.get('ce-type')} CloudEvent",
+        f"delete-configmap answered {response.status_code} with a {response.headers.get('ce-type')} event",
     )
     detail(
         f"outcome: {GREEN}{reply['outcome']}{RESET}  reason: {reply['reason']}  ({reply['duration_ms']} ms)"
@@ -153,14 +153,12 @@ def shell(
     detail(f"pods web-1 and web-2 in {namespace}; kubectl exec -it web-1 -- bash")
     alert = shell_alert(namespace, "web-1")
     detail(
-        f"Falco fires {alert['rule']!r} ({alert['priority']}) with k8s.pod.name=web-1, k8s.ns.name={namespace}"
+        f"Falco fires {alert['rule']!r} ({alert['priority']}): k8s.pod.name=web-1, k8s.ns.name={namespace}"
     )
     reply = deliver(fn, notify, alert).json()
     detail(f"isolate-pod outcome: {GREEN}{reply['outcome']}{RESET}  reason: {reply['reason']}")
     labels = core.read_namespaced_pod("web-1", namespace).metadata.labels
-    detail(
-        f"web-1 labels: {labels}  (web-2 untouched: {core.read_namespaced_pod('web-2', namespace).metadata.labels})"
-    )
+    detail(f"web-1 labels: {labels}  (web-2: {core.read_namespaced_pod('web-2', namespace).metadata.labels})")
     policy = client.NetworkingV1Api(core.api_client).read_namespaced_network_policy(
         f"riposte-quarantine-{pod.metadata.uid}", namespace
     )
