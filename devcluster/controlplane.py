@@ -133,7 +133,7 @@ class ControlPlane:
     def start_apiserver(self) -> None:
         """(Re)start the apiserver on the same port and wait until it is ready."""
         with open(self.workdir / "apiserver.log", "ab") as log:
-            self._apiserver = self._spawn(
+            self._apiserver = spawn(
                 [
                     self._apiserver_bin,
                     f"--etcd-servers=http://127.0.0.1:{self.etcd_port}",
@@ -157,12 +157,6 @@ class ControlPlane:
                 log,
             )
         self._wait_ready()
-
-    @staticmethod
-    def _spawn(argv: list[str], log: Any) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
-        )
 
     # -- access ----------------------------------------------------------------------
 
@@ -221,7 +215,7 @@ class ControlPlane:
 
     def _start_etcd(self, etcd: str) -> None:
         with open(self.workdir / "etcd.log", "ab") as log:
-            self._etcd = self._spawn(
+            self._etcd = spawn(
                 [
                     etcd,
                     f"--data-dir={self.workdir / 'etcd'}",
@@ -276,6 +270,21 @@ def _etcd_has_no_fsync(etcd: str) -> bool:
     """etcd >= 3.5 can skip fsync (tests only); Debian's 3.4 cannot."""
     out = subprocess.run([etcd, "--help"], capture_output=True, text=True, check=False)
     return "--unsafe-no-fsync" in out.stdout + out.stderr
+
+
+def spawn(
+    argv: list[str], log: Any, *, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A child writing to `log`, killed when this process dies (no strays, ever)."""
+    return subprocess.Popen(
+        argv,
+        env=env,
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
 
 
 def _terminate(process: subprocess.Popen[bytes] | None) -> None:

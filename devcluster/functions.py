@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from devcluster.controlplane import ROOT, _die_with_parent, free_port
+from devcluster.controlplane import ROOT, free_port, spawn
 
 
 class FunctionError(RuntimeError):
@@ -51,14 +51,8 @@ class FunctionProcess:
             "PORT": str(self.port),
         }
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(
-            list(command) if command is not None else default,
-            cwd=ROOT,
-            env=full_env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+        self.process = spawn(
+            list(command) if command is not None else default, self._log, env=full_env, cwd=ROOT
         )
 
     def wait_ready(self, timeout: float = 30.0) -> FunctionProcess:

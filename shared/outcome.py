@@ -78,14 +78,7 @@ def event(settings: Settings, outcome: Outcome, duration_ms: int) -> CloudEvent:
     if settings.token is not None:
         attributes["authtoken"] = settings.token
     data = {
-        "uuid": alert.uuid,
-        "identity": alert.identity,
-        "rule": alert.rule,
-        "priority": alert.priority.label,
-        "source": alert.source,
-        "hostname": alert.hostname,
-        "time": alert.time,
-        "output": redact.output(alert.output),
+        **redact.alert_summary(alert),
         "function": settings.function,
         "action": outcome.action,
         "target": {

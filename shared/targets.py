@@ -33,11 +33,7 @@ def configmap(alert: Alert) -> Target:
     The seed rule outputs only `ka.req.configmap.name`; its namespace arrives only when
     Falco's `append_output` adds `ka.target.namespace` (deploy/falco does).
     """
-    resource = alert.value("ka.target.resource")
-    if resource is not None and resource != "configmaps":
-        raise errors.InvalidTarget(
-            "output_fields['ka.target.resource']", f"is {str(resource)[:40]!r}, not 'configmaps'"
-        )
+    _check_resource(alert, "configmaps")
     return Target(
         kind="ConfigMap",
         namespace=_field(alert, ("ka.target.namespace",), names.is_dns_label, "namespace"),
@@ -50,11 +46,7 @@ def pod(alert: Alert) -> Target:
     them by default) or of a k8s_audit pod alert (`ka.target.name`, or for pod creates
     `ka.resp.name`, and `ka.target.namespace`)."""
     if alert.source == "k8s_audit":
-        resource = alert.value("ka.target.resource")
-        if resource is not None and resource != "pods":
-            raise errors.InvalidTarget(
-                "output_fields['ka.target.resource']", f"is {str(resource)[:40]!r}, not 'pods'"
-            )
+        _check_resource(alert, "pods")
         return Target(
             kind="Pod",
             namespace=_field(alert, ("ka.target.namespace",), names.is_dns_label, "namespace"),
@@ -65,6 +57,15 @@ def pod(alert: Alert) -> Target:
         namespace=_field(alert, ("k8s.ns.name",), names.is_dns_label, "namespace"),
         name=_field(alert, ("k8s.pod.name",), names.is_dns_subdomain, "pod"),
     )
+
+
+def _check_resource(alert: Alert, expected: str) -> None:
+    """A k8s_audit alert about another resource names no target of this kind: 422."""
+    resource = alert.value("ka.target.resource")
+    if resource is not None and resource != expected:
+        raise errors.InvalidTarget(
+            "output_fields['ka.target.resource']", f"is {str(resource)[:40]!r}, not {expected!r}"
+        )
 
 
 def _field(alert: Alert, keys: tuple[str, ...], valid: Callable[[str], bool], what: str) -> str:
