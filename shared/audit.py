@@ -9,24 +9,17 @@ allow-list of fields, and alert text passes through `redact` first.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import sys
 import threading
 from typing import Any
 
-from shared import kube
+from shared import kube, names
 from shared.config import Settings
 from shared.deadline import Deadline
 from shared.outcome import Outcome
 
 _write_lock = threading.Lock()
-
-
-def event_name(function: str, identity: str) -> str:
-    """`riposte-<function>-<hash of identity>`: a valid, stable Event name."""
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:24]
-    return f"riposte-{function}-{digest}"
 
 
 def record(
@@ -44,7 +37,7 @@ def record(
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {
-            "name": event_name(settings.function, outcome.alert.identity),
+            "name": names.event_name(settings.function, outcome.alert.identity),
             "namespace": target.namespace,
             "labels": {"app.kubernetes.io/managed-by": "riposte", "riposte.io/function": settings.function},
         },

@@ -27,16 +27,12 @@ import json
 import time
 from typing import Any
 
-from shared import kube
+from shared import kube, names
 from shared.config import Budget, Settings
 from shared.deadline import Deadline
 
 ACTIONS = "riposte.io/actions"  # JSON list of [epoch seconds, target key], oldest first
 COOLDOWNS = "riposte.io/cooldowns"  # JSON: target key hash -> [epoch seconds, alert key hash]
-
-
-def lease_name(function: str) -> str:
-    return f"riposte-budget-{function}"
 
 
 def spend(
@@ -58,7 +54,7 @@ def spend(
     stale one only costs a 409 and a re-read.
     """
     function, namespace, budget = settings.function, settings.namespace, settings.budget
-    name = lease_name(function)
+    name = names.budget_lease(function)
     while True:
         if lease is None:
             try:

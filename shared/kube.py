@@ -35,7 +35,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from shared import errors
+from shared import errors, names
 from shared.config import Settings
 from shared.deadline import Deadline
 from shared.targets import Target
@@ -124,15 +124,16 @@ class Kube:
             lambda **kw: self._core.list_namespaced_secret(namespace, label_selector=label_selector, **kw),
         )
 
-    def snapshot(self, deadline: Deadline, target: Target, *, event_name: str, lease: str) -> Snapshot:
-        """The target's namespace, the target itself, this alert's Event and the budget
-        Lease (in the function's own namespace), read at once.
+    def snapshot(self, deadline: Deadline, target: Target, *, identity: str) -> Snapshot:
+        """The target's namespace, the target itself, the Event of this alert `identity`
+        and the function's budget Lease (in its own namespace), read at once.
 
         Four independent GETs run concurrently: a decision costs one round trip of
         reads, not four, on the path every acting alert takes.
         """
         readers = {"ConfigMap": self.read_configmap, "Pod": self.read_pod}
-        own = self._settings.namespace
+        own, function = self._settings.namespace, self._settings.function
+        event_name, lease = names.event_name(function, identity), names.budget_lease(function)
         futures = [
             _POOL.submit(self.read_namespace, deadline, target.namespace),
             _POOL.submit(readers[target.kind], deadline, namespace=target.namespace, name=target.name),

@@ -6,6 +6,7 @@ smuggle a path (`../`, `/`, `%2F`), upper case or look-alike unicode into an API
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 # ASCII only: re's \w and case folding would admit unicode look-alikes.
@@ -30,3 +31,17 @@ def is_dns_subdomain(value: str) -> bool:
 def is_label_value(value: str) -> bool:
     """A label value: at most 63 characters, alphanumeric at both ends."""
     return len(value) <= LABEL_MAX and _LABEL_VALUE.fullmatch(value) is not None
+
+
+def event_name(function: str, identity: str) -> str:
+    """The audit Event of (function, alert identity): `riposte-<function>-<hash>`.
+
+    Derived, so a redelivered alert can never record a second Event (409), and its
+    existence tells the function it acted on this alert before.
+    """
+    return f"riposte-{function}-{hashlib.sha256(identity.encode()).hexdigest()[:24]}"
+
+
+def budget_lease(function: str) -> str:
+    """The Lease holding a function's blast-radius budget (shared/budget.py)."""
+    return f"riposte-budget-{function}"

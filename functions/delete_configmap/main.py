@@ -48,12 +48,7 @@ def delete_configmap(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
     if reason := policy.protected_namespace(SETTINGS, target.namespace):
         return decide(Result.REFUSED, reason)
     try:
-        live = KUBE.snapshot(
-            call.deadline,
-            target,
-            event_name=audit.event_name(SETTINGS.function, alert.identity),
-            lease=budget.lease_name(SETTINGS.function),
-        )
+        live = KUBE.snapshot(call.deadline, target, identity=alert.identity)
         if live.recorded:  # say where the copy is, as the first answer did
             copy = copies.find(KUBE, call.deadline, SETTINGS, namespace=target.namespace, name=target.name)
             return decide(

@@ -55,12 +55,7 @@ def isolate_pod(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
     if reason := policy.protected_namespace(SETTINGS, target.namespace):
         return decide(Result.REFUSED, reason)
     try:
-        live = KUBE.snapshot(
-            call.deadline,
-            target,
-            event_name=audit.event_name(SETTINGS.function, alert.identity),
-            lease=budget.lease_name(SETTINGS.function),
-        )
+        live = KUBE.snapshot(call.deadline, target, identity=alert.identity)
         if live.recorded:
             return decide(Result.ALREADY_DONE, "this alert was acted on before")
         if live.namespace and policy.opted_out(live.namespace["metadata"].get("labels")):
