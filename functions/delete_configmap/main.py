@@ -73,10 +73,8 @@ def delete_configmap(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
             ):
                 return decide(Result.REFUSED, refusal)
             copy = copies.keep(KUBE, call.deadline, SETTINGS, configmap, alert)
-            try:
-                KUBE.delete_configmap(
-                    call.deadline, verified=configmap
-                )  # uid + resourceVersion preconditions
+            try:  # with the verified object's uid + resourceVersion as preconditions
+                KUBE.delete_configmap(call.deadline, verified=configmap)
             except kube.Conflict:
                 configmap = KUBE.read_configmap(call.deadline, namespace=target.namespace, name=target.name)
                 continue
