@@ -141,7 +141,9 @@ def webhook(message: Message) -> dict[str, Any]:
 
 def footer(message: Message) -> str:
     """The small print: who speaks, and the alert both messages of one alert name."""
-    about = "alert" if message.kind is Kind.ALERT else "result for alert"
+    about = {Kind.ALERT: "alert", Kind.RESULT: "result for alert", Kind.DEAD_LETTER: "undelivered alert"}[
+        message.kind
+    ]
     return f"riposte notify · {about} {message.alert_reference}"
 
 

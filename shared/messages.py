@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from shared import redact
 from shared.alert import Alert
@@ -26,6 +27,7 @@ class Kind(enum.StrEnum):
 
     ALERT = "alert"
     RESULT = "result"
+    DEAD_LETTER = "dead-letter"  # an alert riposte could not act on: a human must
 
 
 class Tone(enum.IntEnum):
@@ -113,6 +115,36 @@ def for_alert(alert: Alert) -> Message:
             "output_fields": redact.fields(alert.fields),
             "tags": list(alert.tags),
         },
+        result=None,
+    )
+
+
+def for_dead_letter(alert: Alert, destination: str, code: str | None) -> Message:
+    """The message for an alert the broker gave up delivering to an acting function.
+
+    Knative's dead-letter sink receives the original event with the extensions
+    `knativeerrordest` (the subscriber) and `knativeerrorcode` (its last HTTP status).
+    Nothing was done about the alert, so this message is never folded into the alert's
+    own: its key is distinct, and it ignores the minimum priority.
+    """
+    reference = alert.uuid or alert.identity
+    function = urlsplit(destination).hostname or destination[:100]
+    function = function.split(".", 1)[0]
+    status = f"HTTP {code[:10]}" if code else "no answer"
+    base = for_alert(alert)
+    return Message(
+        kind=Kind.DEAD_LETTER,
+        key=f"dead-letter:{function}:{alert.identity}",
+        title=f"riposte could not act: {alert.rule}",
+        summary=(
+            f'{function} never handled Falco rule "{alert.rule}" ({alert.priority.label}): '
+            f"the broker gave up after its retries ({status}). Nothing was done; a human has to act."
+        ),
+        facts=(Fact("Function", function), Fact("Last answer", status), *base.facts),
+        output=base.output,
+        alert_reference=reference,
+        tone=Tone.DANGER,
+        alert=base.alert,
         result=None,
     )
 

@@ -79,11 +79,11 @@ def check_teams(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_webhook(payload: dict[str, Any]) -> None:
-    assert payload["kind"] in {"alert", "result"}
+    assert payload["kind"] in {"alert", "result", "dead-letter"}
     assert isinstance(payload["title"], str) and payload["title"]
     assert isinstance(payload["text"], str) and payload["text"]
     assert isinstance(payload["alert"], dict)
-    if payload["kind"] == "alert":
+    if payload["kind"] in ("alert", "dead-letter"):
         assert payload["result"] is None
     else:
         assert isinstance(payload["result"], dict)

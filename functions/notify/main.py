@@ -2,7 +2,8 @@
 
 Answers:  Falco alerts of any rule (RIPOSTE_RULES) at or above Warning
           (RIPOSTE_MIN_PRIORITY), unless RIPOSTE_NOTIFY_ALERTS=false; every
-          `riposte.action.v1` result event (through the broker or RIPOSTE_RESULT_URL).
+          `riposte.action.v1` result event (through the broker or RIPOSTE_RESULT_URL);
+          every alert Knative dead-lettered (`knativeerrordest`): riposte could not act.
 Reads:    alerts: rule, priority, output (redacted), hostname, uuid, time, source and
           output_fields k8s.pod.name, k8s.ns.name, container.name,
           container.image.repository, container.image.tag, ka.target.name,
@@ -19,6 +20,7 @@ from __future__ import annotations
 import flask
 import functions_framework
 
+from shared import alert as alert_model
 from shared import config, endpoint, messages, notifier, policy, results, sent
 from shared.intake import Delivery
 from shared.priority import Priority
@@ -27,6 +29,9 @@ from shared.priority import Priority
 SETTINGS = config.load("notify", rules=(), min_priority=Priority.WARNING)
 NOTIFY = notifier.load(SETTINGS.function)
 SENT = sent.SentRecord()
+# Extensions Knative adds to an event it dead-letters (the acting functions' Triggers
+# send their dead letters here, deploy/knative/triggers).
+ERROR_DESTINATION, ERROR_CODE = "knativeerrordest", "knativeerrorcode"
 
 
 @functions_framework.http
@@ -41,9 +46,12 @@ def notify(delivery: Delivery, call: endpoint.Call) -> endpoint.Handled | None:
         message = messages.for_result(result)
     else:
         alert = call.alert_from(delivery)  # 400: not an alert
-        if not NOTIFY.alerts or not policy.matches(SETTINGS, alert, delivery.event_type):
+        if dead_letter := undelivered(delivery, alert):  # Knative gave up: always told
+            message = messages.for_dead_letter(alert, dead_letter, delivery.attributes.get(ERROR_CODE))
+        elif not NOTIFY.alerts or not policy.matches(SETTINGS, alert, delivery.event_type):
             return None  # 204: no message for this alert
-        message = messages.for_alert(alert)
+        else:
+            message = messages.for_alert(alert)
     if not NOTIFY.sinks:
         return endpoint.Handled("no sink configured", {"message": message.key, "sinks": []})
     report = notifier.send(NOTIFY.sinks, message, call.deadline, SENT)  # 503: a sink stayed down
@@ -57,3 +65,11 @@ def notify(delivery: Delivery, call: endpoint.Call) -> endpoint.Handled | None:
             "rejected": report.names(notifier.Answer.REJECTED),
         },
     )
+
+
+def undelivered(delivery: Delivery, alert: alert_model.Alert) -> str | None:
+    """The subscriber a dead-lettered Falco alert never reached, or None."""
+    destination = delivery.attributes.get(ERROR_DESTINATION)
+    if destination and delivery.event_type == policy.FALCO_EVENT_TYPE and not alert.is_test:
+        return destination
+    return None

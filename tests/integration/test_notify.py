@@ -32,6 +32,7 @@ from tests.helpers import (
     configmap_alert,
     encode,
     raw_exchange,
+    shell_alert,
     sidekick,
     with_body,
 )
@@ -255,6 +256,40 @@ def test_a_broken_alert_is_400_and_nothing_is_sent(notify, http, sinks):
     assert response.status_code == 400
     assert "output_fields" in response.json()["error"]
     assert accepted(sinks) == {"slack": 0, "teams": 0, "webhook": 0}
+
+
+# --- dead letters ----------------------------------------------------------------------
+
+
+def dead_letter_headers(alert: dict, code: str = "503") -> dict[str, str]:
+    """The original CloudEvent as Knative's broker dead-letters it (deploy/knative)."""
+    return cloudevent_headers(
+        alert,
+        knativeerrordest="http://delete-configmap.riposte.svc.cluster.local",
+        knativeerrorcode=code,
+    )
+
+
+def test_a_dead_lettered_alert_says_riposte_could_not_act(notify, http, sinks):
+    alert = configmap_alert("shop", "aws-creds")
+    assert http.post(notify.url, data=encode(alert), headers=cloudevent_headers(alert)).status_code == 204
+    response = http.post(notify.url, data=encode(alert), headers=dead_letter_headers(alert))
+    assert response.status_code == 204, response.text
+    webhook = messages_at(sinks)["webhook"]
+    assert [m["kind"] for m in webhook] == ["alert", "dead-letter"], "the alert's message must not hide it"
+    dead = webhook[1]
+    assert "could not act" in dead["title"]
+    assert "delete-configmap" in dead["text"] and "HTTP 503" in dead["text"]
+    assert alert["uuid"] in json.dumps(dead)
+    assert accepted(sinks) == {"slack": 2, "teams": 2, "webhook": 2}
+
+
+def test_a_dead_letter_is_told_whatever_its_priority_and_once(notify, http, sinks):
+    alert = shell_alert("shop", "web-1")  # Notice: below notify's minimum for alerts
+    for _ in range(2):
+        response = http.post(notify.url, data=encode(alert), headers=dead_letter_headers(alert, "500"))
+        assert response.status_code == 204
+    assert accepted(sinks) == {"slack": 1, "teams": 1, "webhook": 1}
 
 
 # --- results -------------------------------------------------------------------------
