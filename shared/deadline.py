@@ -15,6 +15,3 @@ class Deadline:
 
     def remaining(self) -> float:
         return self.end - time.monotonic()
-
-    def elapsed_ms(self) -> int:
-        return int((time.monotonic() - self.started) * 1000)

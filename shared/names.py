@@ -12,7 +12,6 @@ import re
 # ASCII only: re's \w and case folding would admit unicode look-alikes.
 _LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?", re.ASCII)
 _SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*", re.ASCII)
-_LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?", re.ASCII)
 
 LABEL_MAX = 63
 SUBDOMAIN_MAX = 253
@@ -26,11 +25,6 @@ def is_dns_label(value: str) -> bool:
 def is_dns_subdomain(value: str) -> bool:
     """RFC 1123 subdomain: ConfigMap, Secret, Pod and most other object names."""
     return len(value) <= SUBDOMAIN_MAX and _SUBDOMAIN.fullmatch(value) is not None
-
-
-def is_label_value(value: str) -> bool:
-    """A label value: at most 63 characters, alphanumeric at both ends."""
-    return len(value) <= LABEL_MAX and _LABEL_VALUE.fullmatch(value) is not None
 
 
 def event_name(function: str, identity: str) -> str:
