@@ -120,8 +120,12 @@ def option(name: str, default: bool = False) -> bool:
     return flag(os.environ, name, default)
 
 
-def secret(env: Mapping[str, str], name: str) -> str | None:
-    """`name` from the environment, or the content of the file `name_FILE` points at."""
+def secret(env: Mapping[str, str], name: str, *, empty_disables: bool = False) -> str | None:
+    """`name` from the environment, or the content of the file `name_FILE` points at.
+
+    An empty file is an error (a mis-mounted token must never mean "no token"), unless
+    `empty_disables`: then it switches the setting off, as for an unused notify sink.
+    """
     direct = env.get(name) or None
     path = env.get(f"{name}_FILE") or None
     if direct is not None and path is not None:
@@ -133,13 +137,15 @@ def secret(env: Mapping[str, str], name: str) -> str | None:
     except OSError as exc:
         raise errors.ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
     if not value:
+        if empty_disables:
+            return None
         raise errors.ConfigError(f"{name}_FILE: {path} is empty")
     return value
 
 
-def url(env: Mapping[str, str], name: str) -> str | None:
+def url(env: Mapping[str, str], name: str, *, empty_disables: bool = False) -> str | None:
     """An http(s) URL setting (secret-capable). The URL itself never appears in errors."""
-    value = secret(env, name)
+    value = secret(env, name, empty_disables=empty_disables)
     if value is None:
         return None
     parts = urlsplit(value)

@@ -1,7 +1,8 @@
 """notify's sinks: which are configured, and sending one message to all of them.
 
-Each sink is enabled by its URL (env or `_FILE`, read with config.url): Slack incoming
-webhook, Teams workflow webhook, generic JSON webhook. Webhook URLs are credentials (Slack
+Each sink is enabled by its URL (env or `_FILE`, read with config.url; an empty file
+leaves the sink off, so one Secret can carry all three keys): Slack incoming webhook,
+Teams workflow webhook, generic JSON webhook. Webhook URLs are credentials (Slack
 and Teams put theirs in the path): a Sink's URL is kept out of its repr, and every error,
 warning and log line names the sink instead.
 
@@ -67,7 +68,7 @@ def load(function: str, environ: Mapping[str, str] | None = None) -> NotifySetti
     sinks = tuple(
         Sink(name, url, layout)
         for name, variable, layout in SINK_TYPES
-        if (url := config.url(env, variable)) is not None
+        if (url := config.url(env, variable, empty_disables=True)) is not None
     )
     if not sinks:
         variables = ", ".join(variable for _, variable, _ in SINK_TYPES)

@@ -8,7 +8,8 @@ import logging
 
 import pytest
 
-from shared import errors, formats, notifier
+from shared import config, errors, formats, notifier
+from shared.priority import Priority
 
 SECRET = "T0000/B0000/s3cr3tW3bh00kPath"
 SLACK = f"https://hooks.slack.example/services/{SECRET}"
@@ -76,3 +77,23 @@ def test_alert_messages_are_on_unless_turned_off(raw, expected):
 def test_a_bad_alerts_flag_refuses_to_start():
     with pytest.raises(errors.ConfigError, match="RIPOSTE_NOTIFY_ALERTS"):
         notifier.load("notify", {"RIPOSTE_NOTIFY_ALERTS": "sometimes"})
+
+
+def test_an_empty_sink_file_leaves_that_sink_off(tmp_path):
+    slack, teams = tmp_path / "slack", tmp_path / "teams"
+    slack.write_text("https://hooks.slack.com/services/T0/B0/x\n")
+    teams.write_text("")
+    loaded = notifier.load(
+        "notify",
+        {"RIPOSTE_SLACK_WEBHOOK_URL_FILE": str(slack), "RIPOSTE_TEAMS_WEBHOOK_URL_FILE": str(teams)},
+    )
+    assert [sink.name for sink in loaded.sinks] == ["slack"]
+
+
+def test_an_empty_token_file_still_refuses_to_start(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("\n")
+    with pytest.raises(errors.ConfigError, match="empty"):
+        config.load(
+            "notify", rules=(), min_priority=Priority.WARNING, environ={"RIPOSTE_TOKEN_FILE": str(token)}
+        )
