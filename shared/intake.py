@@ -109,7 +109,7 @@ def _binary_cloudevent(headers: Headers, raw: bytes) -> Delivery:
             raise errors.BadEnvelope(f"the {_title(key)} header is repeated")
     if headers.get("ce-specversion") != "1.0":
         raise errors.BadEnvelope(
-            f"CloudEvents specversion must be 1.0, found {headers.get('ce-specversion')!r}"
+            f"CloudEvents specversion must be 1.0, found {str(headers.get('ce-specversion'))[:16]!r}"
         )
     event = _from_http(headers, raw)
     data = _json_object(raw, "the CloudEvent data")
