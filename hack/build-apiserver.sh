@@ -8,6 +8,7 @@
 set -euo pipefail
 
 VERSION="1.20.5+really1.20.2-1.1+deb12u1"
+HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"  # CI may run without HOME
 CACHE="${RIPOSTE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/riposte}"
 OUT="$CACHE/kube-apiserver-1.20.2/kube-apiserver"
 
