@@ -140,25 +140,7 @@ def raw_latency(core: client.CoreV1Api, as_sa: client.CoreV1Api, namespace: str)
         core.create_namespaced_config_map(namespace, {"metadata": {"name": name}, "data": {"password": "x"}})
         started = time.perf_counter()
         live = as_sa.read_namespaced_config_map(name, namespace)
-        as_sa.create_namespaced_secret(
-            "riposte", {"metadata": {"name": f"raw-copy-{live.metadata.uid}"}, "data": {}}
-        )
-        as_sa.delete_namespaced_config_map(
-            name,
-            namespace,
-            body={
-                "preconditions": {"uid": live.metadata.uid, "resourceVersion": live.metadata.resource_version}
-            },
-        )
-        as_sa.create_namespaced_event(
-            namespace,
-            {
-                "metadata": {"name": f"raw-{live.metadata.uid}"},
-                "involvedObject": {"kind": "ConfigMap", "namespace": namespace, "name": name},
-                "reason": "Bench",
-                "message": "raw",
-            },
-        )
+        copy_delete_record(as_sa, namespace, live, tag="raw")
         if i >= 5:
             timings.append(time.perf_counter() - started)
     return statistics.median(timings) * 1000
@@ -185,31 +167,30 @@ def raw_guarded_latency(core: client.CoreV1Api, as_sa: client.CoreV1Api, namespa
             ]
             _, live, _, lease = (r.result() for r in reads)
             coordination.replace_namespaced_lease("riposte-budget-delete-configmap", "riposte", lease)
-            as_sa.create_namespaced_secret(
-                "riposte", {"metadata": {"name": f"guarded-copy-{live.metadata.uid}"}, "data": {}}
-            )
-            as_sa.delete_namespaced_config_map(
-                name,
-                namespace,
-                body={
-                    "preconditions": {
-                        "uid": live.metadata.uid,
-                        "resourceVersion": live.metadata.resource_version,
-                    }
-                },
-            )
-            as_sa.create_namespaced_event(
-                namespace,
-                {
-                    "metadata": {"name": f"guarded-{live.metadata.uid}"},
-                    "involvedObject": {"kind": "ConfigMap", "namespace": namespace, "name": name},
-                    "reason": "Bench",
-                    "message": "guarded",
-                },
-            )
+            copy_delete_record(as_sa, namespace, live, tag="guarded")
             if i >= 5:
                 timings.append(time.perf_counter() - started)
     return statistics.median(timings) * 1000
+
+
+def copy_delete_record(as_sa: client.CoreV1Api, namespace: str, live: Any, *, tag: str) -> None:
+    """The three writes of a delete: a copy, the delete with preconditions, an Event."""
+    meta = live.metadata
+    as_sa.create_namespaced_secret("riposte", {"metadata": {"name": f"{tag}-copy-{meta.uid}"}, "data": {}})
+    as_sa.delete_namespaced_config_map(
+        meta.name,
+        namespace,
+        body={"preconditions": {"uid": meta.uid, "resourceVersion": meta.resource_version}},
+    )
+    as_sa.create_namespaced_event(
+        namespace,
+        {
+            "metadata": {"name": f"{tag}-{meta.uid}"},
+            "involvedObject": {"kind": "ConfigMap", "namespace": namespace, "name": meta.name},
+            "reason": "Bench",
+            "message": tag,
+        },
+    )
 
 
 def _absent(read: Any, *args: str) -> None:

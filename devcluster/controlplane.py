@@ -121,13 +121,13 @@ class ControlPlane:
     def stop(self) -> None:
         """Stop both processes and remove the working directory."""
         self.stop_apiserver()
-        _terminate(self._etcd)
+        terminate(self._etcd)
         self._etcd = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def stop_apiserver(self) -> None:
         """Take the API down (etcd keeps the data), as in an apiserver restart."""
-        _terminate(self._apiserver)
+        terminate(self._apiserver)
         self._apiserver = None
 
     def start_apiserver(self) -> None:
@@ -287,7 +287,8 @@ def spawn(
     )
 
 
-def _terminate(process: subprocess.Popen[bytes] | None) -> None:
+def terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a child politely, then firmly after 10 s."""
     if process is None or process.poll() is not None:
         return
     process.terminate()

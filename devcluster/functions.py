@@ -8,7 +8,6 @@ repository root on PYTHONPATH so `import shared` works.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 import urllib.request
@@ -16,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from devcluster.controlplane import ROOT, free_port, spawn
+from devcluster.controlplane import ROOT, free_port, spawn, terminate
 
 
 class FunctionError(RuntimeError):
@@ -73,13 +72,7 @@ class FunctionProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self._log.close()
 
     def __enter__(self) -> FunctionProcess:

@@ -15,3 +15,7 @@ class Deadline:
 
     def remaining(self) -> float:
         return self.end - time.monotonic()
+
+    def elapsed_ms(self) -> float:
+        """Time since the request arrived: the reply's and the log line's duration."""
+        return (time.monotonic() - self.started) * 1000

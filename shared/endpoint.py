@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -71,7 +70,6 @@ Handler = Callable[[intake.Delivery, Call], "outcome.Outcome | Handled | None"]
 
 def respond(request: flask.Request, settings: Settings, handler: Handler) -> flask.Response:
     """Answer one HTTP request with `handler`; never raises."""
-    started = time.monotonic()
     call = Call(settings=settings, deadline=Deadline(settings.deadline_seconds))
     entry: dict[str, Any] = {"function": settings.function, "method": request.method, "path": request.path}
     body_read = False
@@ -93,7 +91,7 @@ def respond(request: flask.Request, settings: Settings, handler: Handler) -> fla
             response = flask.Response(status=HTTPStatus.NO_CONTENT)
         else:
             entry.update(outcome=str(result.result), reason=result.reason)
-            event = outcome.event(settings, result, int((time.monotonic() - started) * 1000))
+            event = outcome.event(settings, result, int(call.deadline.elapsed_ms()))
             warning = outcome.publish(settings, event, call.deadline)
             if warning:
                 call.warnings.append(warning)
@@ -107,7 +105,7 @@ def respond(request: flask.Request, settings: Settings, handler: Handler) -> fla
         entry["error"] = "internal error"
         response = _json_response(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
     entry["status"] = response.status_code
-    entry["duration_ms"] = round((time.monotonic() - started) * 1000, 2)
+    entry["duration_ms"] = round(call.deadline.elapsed_ms(), 2)
     _describe(entry, call)
     audit.log(entry)
     return response

@@ -10,6 +10,7 @@ Sink formats (shared/formats.py) only lay a Message out.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -127,12 +128,11 @@ def for_dead_letter(alert: Alert, destination: str, code: str | None) -> Message
     Nothing was done about the alert, so this message is never folded into the alert's
     own: its key is distinct, and it ignores the minimum priority.
     """
-    reference = alert.uuid or alert.identity
-    function = urlsplit(destination).hostname or destination[:100]
-    function = function.split(".", 1)[0]
+    function = (urlsplit(destination).hostname or destination[:100]).split(".", 1)[0]
     status = f"HTTP {code[:10]}" if code else "no answer"
     base = for_alert(alert)
-    return Message(
+    return dataclasses.replace(
+        base,
         kind=Kind.DEAD_LETTER,
         key=f"dead-letter:{function}:{alert.identity}",
         title=f"riposte could not act: {alert.rule}",
@@ -141,11 +141,7 @@ def for_dead_letter(alert: Alert, destination: str, code: str | None) -> Message
             f"the broker gave up after its retries ({status}). Nothing was done; a human has to act."
         ),
         facts=(Fact("Function", function), Fact("Last answer", status), *base.facts),
-        output=base.output,
-        alert_reference=reference,
         tone=Tone.DANGER,
-        alert=base.alert,
-        result=None,
     )
 
 
