@@ -1,7 +1,7 @@
 """Deploy tests: the manifests users apply, checked against a real apiserver.
 
-A session control plane (DESIGN.md §9) gets the Knative and OpenFaaS CRDs from
-../shared/crds (with the Knative Service CRD made acceptable to the 1.20 apiserver, in
+A session control plane (DESIGN.md §9) gets the Knative and OpenFaaS CRDs vendored in
+tests/deploy/crds (with the Knative Service CRD made acceptable to the 1.20 apiserver, in
 memory) and deploy/knative's namespace and RBAC, rendered by kustomize. Nothing here is
 skipped: a missing kubectl, CRD directory or control plane fails every test that needs
 it, saying what is missing.
@@ -22,20 +22,17 @@ from kubernetes import client
 from devcluster import manifests
 from devcluster.controlplane import ROOT, ControlPlane, ControlPlaneError
 
-CRDS = ROOT.parent / "shared" / "crds"
+CRDS = Path(__file__).resolve().parent / "crds"  # vendored: origins in its README.md
 DEPLOY = ROOT / "deploy"
 Doc = dict[str, Any]
 
 
 def crd_documents() -> list[Doc]:
-    """The CRDs of ../shared/crds, as the 1.20 apiserver accepts them."""
-    if not CRDS.is_dir():
-        pytest.fail(
-            f"the Knative/OpenFaaS CRDs are missing: expected them in {CRDS} (../shared/crds beside "
-            "the checkout, DESIGN.md §9)",
-            pytrace=False,
-        )
-    return [for_apiserver_1_20(doc) for doc in manifests.documents(sorted(CRDS.glob("*.yaml")))]
+    """The vendored CRDs, as the 1.20 apiserver accepts them."""
+    found = sorted(CRDS.glob("*.yaml"))
+    if not found:
+        pytest.fail(f"the vendored Knative/OpenFaaS CRDs are missing from {CRDS}", pytrace=False)
+    return [for_apiserver_1_20(doc) for doc in manifests.documents(found)]
 
 
 def for_apiserver_1_20(node: Any) -> Any:
