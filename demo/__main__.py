@@ -170,7 +170,7 @@ def shell(
     step(8, "A human lifts the quarantine: hack/release-pod.sh")
     released = subprocess.run(
         ["bash", str(ROOT / "hack" / "release-pod.sh"), namespace, "web-1"],
-        env={**os.environ, "KUBECONFIG": str(plane.kubeconfig)},
+        env={**os.environ, "KUBECONFIG": str(plane.kubeconfig), "KUBECTL": manifests.kubectl()},
         capture_output=True,
         text=True,
         check=False,

@@ -15,6 +15,7 @@ def main() -> None:
         manifests.apply(plane.client(), manifests.base())
         print(f"kube-apiserver ready at {plane.url}", file=sys.stderr)
         print(f"  export KUBECONFIG={plane.kubeconfig}", file=sys.stderr)
+        print(f"  kubectl: {manifests.kubectl()} (the venv's, pinned)", file=sys.stderr)
         print(
             "  run a function as its ServiceAccount: see README 'Running a function locally'",
             file=sys.stderr,

