@@ -89,7 +89,7 @@ def isolate_pod(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
             {**labels, QUARANTINE_LABEL: uid},
             own=name,
         )
-        result, reason = _verdict(labelled and not created, others)
+        result, reason = _verdict(labelled=labelled, created=created, others=others)
         done = decide(result, reason, networkpolicy=f"{target.namespace}/{name}", still_allowing=others)
         if done.result is not Result.ALREADY_DONE and (
             warning := audit.record(KUBE, call.deadline, SETTINGS, done, uid=uid)
@@ -142,11 +142,13 @@ class ForeignPolicy(Exception):
     """A NetworkPolicy with the quarantine's name exists but is not riposte's."""
 
 
-def ensure_policy(call: endpoint.Call, wanted: dict[str, Any]) -> None:
-    """Create the quarantine policy; on 409 accept it only if it is ours and equal."""
+def ensure_policy(call: endpoint.Call, wanted: dict[str, Any]) -> bool:
+    """Create the quarantine policy (True); on 409 accept it only if it is ours and
+    equal (False: it was there already)."""
     meta = wanted["metadata"]
     try:
         KUBE.create_networkpolicy(call.deadline, namespace=meta["namespace"], body=wanted)
+        return True
     except kube.AlreadyExists:
         found = KUBE.read_networkpolicy(call.deadline, namespace=meta["namespace"], name=meta["name"])
         ours = (found["metadata"].get("labels") or {}).get(QUARANTINE_LABEL) == meta["labels"][
@@ -159,15 +161,25 @@ def ensure_policy(call: endpoint.Call, wanted: dict[str, Any]) -> None:
             raise ForeignPolicy(
                 f"NetworkPolicy {meta['namespace']}/{meta['name']} exists and is not riposte's"
             ) from None
+        return False
 
 
-def _verdict(already: bool, others: dict[str, list[str]]) -> tuple[Result, str]:
+def _verdict(*, labelled: bool, created: bool, others: dict[str, list[str]]) -> tuple[Result, str]:
+    """`labelled`: the pod carried the quarantine label before; `created`: this request
+    created the quarantine policy (a labelled pod whose policy was gone gets it back)."""
     dns = "; DNS egress allowed (RIPOSTE_ISOLATE_ALLOW_DNS)" if ALLOW_DNS else ""
+    done = (
+        "quarantine NetworkPolicy re-created (the pod was labelled, its policy was gone)"
+        if (labelled and created)
+        else "quarantined"
+    )
     if others:
         listed = ", ".join(
             f"{name} ({'/'.join(d.lower() for d in dirs)})" for name, dirs in sorted(others.items())
         )
-        return Result.PARTIAL, f"quarantined, but other NetworkPolicies still allow traffic: {listed}{dns}"
-    if already:
+        return Result.PARTIAL, f"{done}, but other NetworkPolicies still allow traffic: {listed}{dns}"
+    if labelled and not created:
         return Result.ALREADY_DONE, f"pod already isolated{dns}"
+    if labelled:
+        return Result.ACTED, f"pod isolated: {done}; all ingress and egress denied{dns}"
     return Result.ACTED, f"pod isolated: all ingress and egress denied{dns}"

@@ -100,6 +100,24 @@ def test_rerunning_is_a_no_op(core, net, http, fn, namespace):
     assert len(riposte_events(core, namespace)) == 1
 
 
+def test_a_labelled_pod_whose_policy_is_gone_is_isolated_again_and_recorded(core, net, http, fn, namespace):
+    """A half-done release (or someone deleting the policy) leaves the label without the
+    policy: the next alert re-creates the policy and says so, with an Event of its own."""
+    pod = make_pod(core, namespace)
+    assert send(http, fn, shell_alert(namespace, "web-1")).json()["outcome"] == "acted"
+    net.delete_namespaced_network_policy(f"riposte-quarantine-{pod.metadata.uid}", namespace)
+    assert LABEL in core.read_namespaced_pod("web-1", namespace).metadata.labels
+
+    second = shell_alert(namespace, "web-1")
+    reply = send(http, fn, second).json()
+    assert reply["outcome"] == "acted", reply
+    assert "re-created" in reply["reason"]
+    assert list(policies(net, namespace)) == [f"riposte-quarantine-{pod.metadata.uid}"]
+    events = riposte_events(core, namespace)
+    assert len(events) == 2
+    assert any(second["uuid"] in event.message and "re-created" in event.message for event in events)
+
+
 @pytest.mark.parametrize(
     ("fixture", "name_field"),
     [
