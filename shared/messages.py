@@ -108,7 +108,7 @@ def for_alert(alert: Alert) -> Message:
         title=f"Falco {alert.priority.label}: {alert.rule}",
         summary=f'Falco rule "{alert.rule}" ({alert.priority.label}) fired{place}{host}.',
         facts=tuple(facts),
-        output=redact.output(alert.output),
+        output=redact.output(alert.output, rule=alert.rule),
         alert_reference=reference,
         tone=_alert_tone(alert.priority),
         alert={

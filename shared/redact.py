@@ -1,8 +1,13 @@
 """Remove credential values from alert text before it is logged, replied or notified.
 
 The ConfigMap rule's `ka.req.configmap.obj` field holds the whole object, credential
-values included; legacy ConfigMap rules (Falco <= 0.31, `config=%ka.req.configmap.obj`)
-print the same object into `output`.
+values included; the legacy ConfigMap rule (Falco <= 0.31, `config=%ka.req.configmap.obj`
+at the end of its output) prints the same object into `output`.
+
+Only that rule's output is cut: every other output is shown whole. Command lines and
+object names are attacker-controlled, and cutting at any `config=` would let
+`sh -c x --config=/tmp/a` hide the rest of Falco's output (pod, user, command) from the
+humans reading it.
 """
 
 from __future__ import annotations
@@ -15,12 +20,17 @@ from shared.alert import Alert
 
 REDACTED = "<redacted>"
 SECRET_FIELDS = frozenset({"ka.req.configmap.obj"})
+# The rule whose legacy output ends in `config=%ka.req.configmap.obj` (falcosecurity/falco
+# rules/k8s_audit_rules.yaml up to 0.31; the k8saudit plugin's rules print no object).
+CONFIGMAP_RULE = "Create/Modify Configmap With Private Credentials"
 # `config=` up to the end: the object is JSON and may itself hold ')' or spaces.
 _LEGACY_CONFIG = re.compile(r"\bconfig=.*", re.DOTALL)
 
 
-def output(text: str) -> str:
-    """Falco's `output` line without a legacy ConfigMap rule's `config=` object."""
+def output(text: str, *, rule: str) -> str:
+    """Falco's `output` line; for the ConfigMap rule, without its legacy `config=` object."""
+    if rule != CONFIGMAP_RULE:
+        return text
     return _LEGACY_CONFIG.sub(f"config={REDACTED}", text)
 
 
@@ -42,5 +52,5 @@ def alert_summary(alert: Alert) -> dict[str, Any]:
         "source": alert.source,
         "hostname": alert.hostname,
         "time": alert.time,
-        "output": output(alert.output),
+        "output": output(alert.output, rule=alert.rule),
     }

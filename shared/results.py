@@ -102,7 +102,7 @@ def parse(delivery: Delivery) -> ActionResult:
         hostname=_optional(body, "hostname"),
         time=_optional(body, "time"),
         # Redacted by the sender already; redacting again costs nothing and is idempotent.
-        output=redact.output(_optional(body, "output") or ""),
+        output=redact.output(_optional(body, "output") or "", rule=_text(body, "rule")),
         details=MappingProxyType({k: v for k, v in body.items() if k not in CORE_KEYS}),
     )
 
