@@ -10,9 +10,13 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from devcluster.senders import CONFIGMAP_RULE, cloudevent_headers, configmap_alert, encode, shell_alert
 
@@ -68,6 +72,20 @@ def raw_exchange(port: int, raw: bytes, timeout: float = 30.0) -> Answer:
         response = http.client.HTTPResponse(sock, method="POST")
         response.begin()
         return Answer(response.status, response.headers, response.read())
+
+
+def redeliver_until_answered(
+    send: Callable[[], requests.Response], *, attempts: int = 10
+) -> requests.Response:
+    """Send again while the answer is 503, as an at-least-once sender (Knative's broker,
+    Falcosidekick's retries) does; a slow machine only takes more rounds, never another
+    outcome. The last answer is returned whatever it is."""
+    for _ in range(attempts - 1):
+        response = send()
+        if response.status_code != 503:
+            return response
+        time.sleep(min(float(response.headers.get("Retry-After", "1")), 1.0))
+    return send()
 
 
 def with_body(capture: Captured, body: bytes) -> bytes:

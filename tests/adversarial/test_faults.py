@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.helpers import cloudevent_headers, configmap_alert, encode
+from tests.helpers import cloudevent_headers, configmap_alert, encode, redeliver_until_answered
 
 COUNT = 120
 
@@ -55,9 +55,9 @@ def test_an_apiserver_outage_mid_burst_loses_nothing_and_acts_once(cluster, serv
 
     retried = [a for a, r in zip(alerts, responses, strict=True) if r.status_code == 503]
     with ThreadPoolExecutor(8) as pool:
-        redelivered = list(pool.map(lambda a: requests.post(
+        redelivered = list(pool.map(lambda a: redeliver_until_answered(lambda: requests.post(
             fn.url, data=encode(a), headers=cloudevent_headers(a), timeout=60
-        ), retried))  # fmt: skip
+        )), retried))  # fmt: skip
     assert {r.status_code for r in redelivered} == {200}
     assert {r.json()["outcome"] for r in redelivered} <= {"acted", "already-done"}
 

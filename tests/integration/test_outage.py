@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from tests.helpers import cloudevent_headers, configmap_alert, encode
+from tests.helpers import cloudevent_headers, configmap_alert, encode, redeliver_until_answered
 
 
 def test_apiserver_down_answers_503_and_redelivery_succeeds(cluster, core, serve, http, namespace):
@@ -28,7 +28,9 @@ def test_apiserver_down_answers_503_and_redelivery_succeeds(cluster, core, serve
     finally:
         cluster.start_apiserver()
     assert [c.metadata.name for c in core.list_namespaced_config_map(namespace).items] == ["aws-creds"]
-    redelivered = http.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30)
+    redelivered = redeliver_until_answered(
+        lambda: http.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30)
+    )
     assert redelivered.status_code == 200, redelivered.text
     assert redelivered.json()["outcome"] == "acted"
     assert core.list_namespaced_config_map(namespace).items == []
