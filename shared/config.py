@@ -11,9 +11,10 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
 from shared import errors, names
@@ -29,6 +30,52 @@ TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]{16,}", re.ASCII)
 _BUDGET = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*s\s*", re.ASCII)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One setting a function (or the acting runner) declares beside its code.
+
+    Read with every other setting when the function starts (`load(declared=...)`); a bad
+    value refuses to start with a message naming the variable. `parse` gets the stripped
+    text and raises ValueError saying what was expected. `secret` settings have a
+    `_FILE` form. The README's configuration section lists each declared setting.
+    """
+
+    name: str
+    parse: Callable[[str], T]
+    default: T
+    doc: str
+    secret: bool = False
+
+    def read(self, env: Mapping[str, str]) -> T:
+        raw = secret(env, self.name) if self.secret else env.get(self.name)
+        if raw is None or not raw.strip():
+            return self.default
+        try:
+            return self.parse(raw.strip())
+        except ValueError as exc:
+            raise errors.ConfigError(f"{self.name}: {exc}") from None
+
+    def of(self, settings: Settings) -> T:
+        """This setting's value in `settings` (its default when it was not declared there)."""
+        return cast(T, settings.values.get(self.name, self.default))
+
+
+def parse_flag(text: str) -> bool:
+    """true/false, 1/0, yes/no, on/off."""
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"must be true or false, found {text!r}")
+
+
+def Flag(name: str, *, default: bool = False, doc: str) -> Setting[bool]:  # noqa: N802 - a Setting factory
+    """A boolean Setting."""
+    return Setting(name, parse_flag, default, doc)
 
 
 @dataclass(frozen=True)
@@ -73,6 +120,7 @@ class Settings:
     result_url: str | None
     kubeconfig: str | None
     budget: Budget
+    values: Mapping[str, object] = field(default_factory=dict)  # the declared Settings' values
 
 
 def load(
@@ -83,9 +131,11 @@ def load(
     sources: tuple[str, ...] = (),
     budget: str = "10/60s",
     cooldown_seconds: int = 60,
+    declared: Sequence[Setting[Any]] = (),
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Build Settings for `function` from the environment and the function's defaults."""
+    """Build Settings for `function` from the environment, the function's defaults and the
+    Settings it `declared`."""
     env = os.environ if environ is None else environ
     namespace = _own_namespace(env)
     token = secret(env, "RIPOSTE_TOKEN")
@@ -112,12 +162,8 @@ def load(
         budget=parse_budget(
             env.get("RIPOSTE_BUDGET") or budget, _int(env, "RIPOSTE_COOLDOWN_SECONDS", cooldown_seconds)
         ),
+        values={setting.name: setting.read(env) for setting in declared},
     )
-
-
-def option(name: str, default: bool = False) -> bool:
-    """A function's own boolean setting (e.g. RIPOSTE_ISOLATE_ALLOW_DNS), read at start."""
-    return flag(os.environ, name, default)
 
 
 def secret(env: Mapping[str, str], name: str, *, empty_disables: bool = False) -> str | None:
@@ -159,12 +205,10 @@ def flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = env.get(name)
     if raw is None:
         return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise errors.ConfigError(f"{name} must be true or false, found {raw!r}")
+    try:
+        return parse_flag(raw)
+    except ValueError:
+        raise errors.ConfigError(f"{name} must be true or false, found {raw!r}") from None
 
 
 def _own_namespace(env: Mapping[str, str]) -> str:

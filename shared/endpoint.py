@@ -2,7 +2,7 @@
 
 `respond` runs the function's handler between intake and the reply, and is the one place
 where errors become statuses and every request becomes one JSON log line. A handler
-returns an Outcome (200 + `riposte.action.v1` CloudEvent), None (204: not for this
+returns an ActionResult (200 + `riposte.action.v1` CloudEvent), None (204: not for this
 function), Handled (204: done, nothing to reply), or raises a RiposteError (its
 status). Anything else is a bug: it is logged with its traceback and answered with a
 JSON 500, never functions-framework's HTML page.
@@ -23,14 +23,15 @@ from typing import Any
 
 import flask
 
+from shared import action, errors, intake, log
 from shared import alert as alert_model
-from shared import audit, errors, intake, outcome
+from shared.action import ActionResult
 from shared.alert import Alert
 from shared.config import Settings
 from shared.deadline import Deadline
 from shared.targets import Target
 
-log = logging.getLogger("riposte")
+logger = logging.getLogger("riposte")
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Handled:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-Handler = Callable[[intake.Delivery, Call], "outcome.Outcome | Handled | None"]
+Handler = Callable[[intake.Delivery, Call], "ActionResult | Handled | None"]
 
 
 def respond(request: flask.Request, settings: Settings, handler: Handler) -> flask.Response:
@@ -90,25 +91,26 @@ def respond(request: flask.Request, settings: Settings, handler: Handler) -> fla
             entry.update(outcome=result.summary, **result.details)
             response = flask.Response(status=HTTPStatus.NO_CONTENT)
         else:
-            entry.update(outcome=str(result.result), reason=result.reason)
-            event = outcome.event(settings, result, int(call.deadline.elapsed_ms()))
-            warning = outcome.publish(settings, event, call.deadline)
-            if warning:
-                call.warnings.append(warning)
-            headers, body = outcome.binary(event)
+            entry.update(outcome=str(result.outcome), reason=result.reason)
+            headers, body = reply(result, settings)
             response = flask.Response(body, status=HTTPStatus.OK, headers=headers)
     except errors.RiposteError as exc:
         entry["error"] = exc.message
         response = _error_response(exc, streamed=not body_read)
     except Exception:  # noqa: BLE001 - the last-resort handler: every hit is a bug
-        log.error("unhandled error in %s:\n%s", settings.function, traceback.format_exc())
+        logger.error("unhandled error in %s:\n%s", settings.function, traceback.format_exc())
         entry["error"] = "internal error"
         response = _json_response(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
     entry["status"] = response.status_code
     entry["duration_ms"] = round(call.deadline.elapsed_ms(), 2)
     _describe(entry, call)
-    audit.log(entry)
+    log.line(entry)
     return response
+
+
+def reply(result: ActionResult, settings: Settings) -> tuple[dict[str, str], bytes]:
+    """Headers and body of `result` as a binary-mode `riposte.action.v1` CloudEvent."""
+    return action.binary(action.event(result, token=settings.token))
 
 
 def _describe(entry: dict[str, Any], call: Call) -> None:

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
-
-from shared.alert import Alert
 
 REDACTED = "<redacted>"
 SECRET_FIELDS = frozenset({"ka.req.configmap.obj"})
@@ -39,18 +36,4 @@ def fields(values: Mapping[str, object]) -> dict[str, object]:
     return {
         key: (REDACTED if key in SECRET_FIELDS and value is not None else value)
         for key, value in values.items()
-    }
-
-
-def alert_summary(alert: Alert) -> dict[str, Any]:
-    """The alert as it may be shown anywhere (reply events, messages): no credential."""
-    return {
-        "uuid": alert.uuid,
-        "identity": alert.identity,
-        "rule": alert.rule,
-        "priority": alert.priority.label,
-        "source": alert.source,
-        "hostname": alert.hostname,
-        "time": alert.time,
-        "output": output(alert.output, rule=alert.rule),
     }

@@ -15,15 +15,18 @@ from shared.alert import Alert
 
 @dataclass(frozen=True)
 class Target:
-    """One namespaced object, by kind, namespace and name."""
+    """One object, by kind, namespace (None for cluster-scoped kinds) and name."""
 
     kind: str
-    namespace: str
+    namespace: str | None
     name: str
 
     @property
     def subject(self) -> str:
-        """The reply CloudEvent's subject: `<namespace>/<kind>/<name>`."""
+        """The reply CloudEvent's subject: `<namespace>/<kind>/<name>`, or `<kind>/<name>`
+        for a cluster-scoped object (lower-case kind)."""
+        if self.namespace is None:
+            return f"{self.kind.lower()}/{self.name}"
         return f"{self.namespace}/{self.kind.lower()}/{self.name}"
 
 

@@ -4,21 +4,22 @@ Answers:  Falco k8s_audit rule "Create/Modify Configmap With Private Credentials
           (RIPOSTE_RULES; minimum priority Warning, RIPOSTE_MIN_PRIORITY).
 Reads:    output_fields ka.target.namespace (added by deploy/falco's append_output),
           ka.target.name or ka.req.configmap.name, ka.target.resource.
-Verbs:    namespaces get; configmaps get, delete; events get, create (any namespace);
-          secrets create, get, list (own namespace only: the copies);
-          leases get, update on riposte-budget-delete-configmap (own namespace: the budget).
+Verifies: the live ConfigMap still holds one of the rule's credential markers.
+Acts:     copies it into a Secret in riposte's namespace, then deletes exactly the
+          object verified (uid + resourceVersion preconditions).
+Verbs:    those of every acting function (shared/acting/catalogue.py) and configmaps
+          get, delete (any namespace); secrets create, get, list (own namespace: copies).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-import flask
-import functions_framework
-
-from shared import audit, budget, config, copies, endpoint, kube, policy, targets
-from shared.intake import Delivery
-from shared.outcome import Decision, Outcome, Result
+from shared import targets
+from shared.acting import copies, runner
+from shared.acting.spec import Context, Done, Facts, Grant, Plan, Refusal, Scope, Spec, Verdict
+from shared.action import Outcome
 from shared.priority import Priority
 
 RULE = "Create/Modify Configmap With Private Credentials"
@@ -28,70 +29,8 @@ CREDENTIAL_MARKERS = (
     "aws-s3-access-key-id", "password", "passphrase",
 )  # fmt: skip
 
-SETTINGS = config.load(
-    "delete-configmap", rules=(RULE,), min_priority=Priority.WARNING, sources=("k8s_audit",)
-)
-KUBE = kube.Kube(SETTINGS)
 
-
-@functions_framework.http
-def handle(request: flask.Request) -> flask.Response:
-    return endpoint.respond(request, SETTINGS, delete_configmap)
-
-
-def delete_configmap(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
-    alert = call.alert_from(delivery)  # 400: not an alert
-    if not policy.matches(SETTINGS, alert, delivery.event_type):
-        return None  # 204: not for this function
-    target = call.aimed_at(targets.configmap(alert))  # 422: no valid namespace or name
-    decide = Decision(alert, "delete-configmap", target)
-    if reason := policy.protected_namespace(SETTINGS, target.namespace):
-        return decide(Result.REFUSED, reason)
-    try:
-        live = KUBE.snapshot(call.deadline, target, identity=alert.identity)
-        if live.recorded:  # say where the copy is, as the first answer did
-            copy = copies.find(KUBE, call.deadline, SETTINGS, namespace=target.namespace, name=target.name)
-            return decide(
-                Result.ALREADY_DONE, f"this alert was acted on before; copy kept in {copy}", copy=copy
-            )
-        if live.namespace and policy.opted_out(live.namespace["metadata"].get("labels")):
-            return decide(Result.REFUSED, f"namespace carries {policy.OPT_OUT_LABEL}=true")
-        configmap = live.object
-        for attempt in range(2):  # a 409 (changed since verified) earns one re-read and re-verify
-            if configmap is None:
-                raise kube.NotFound(404, "NotFound", target.subject)
-            if policy.opted_out(configmap["metadata"].get("labels")):
-                return decide(Result.REFUSED, f"ConfigMap carries {policy.OPT_OUT_LABEL}=true")
-            if not (found := credential_keys(configmap)):
-                return decide(Result.REFUSED, "ConfigMap no longer holds a credential the rule describes")
-            if SETTINGS.dry_run:
-                return decide(Result.DRY_RUN, f"would copy and delete (credential keys: {', '.join(found)})")
-            if attempt == 0 and (
-                refusal := budget.spend(
-                    KUBE, call.deadline, SETTINGS, target.subject, alert=alert.identity, lease=live.lease
-                )
-            ):
-                return decide(Result.REFUSED, refusal)
-            copy = copies.keep(KUBE, call.deadline, SETTINGS, configmap, alert)
-            try:  # with the verified object's uid + resourceVersion as preconditions
-                KUBE.delete_configmap(call.deadline, verified=configmap)
-            except kube.Conflict:
-                configmap = KUBE.read_configmap(call.deadline, namespace=target.namespace, name=target.name)
-                continue
-            done = decide(Result.ACTED, f"deleted; copy kept in {copy}", copy=copy, credential_keys=found)
-            if warning := audit.record(KUBE, call.deadline, SETTINGS, done, uid=configmap["metadata"]["uid"]):
-                call.warnings.append(warning)
-            return done
-        return decide(Result.REFUSED, "ConfigMap kept changing while being verified")
-    except kube.NotFound:
-        if copy := copies.find(KUBE, call.deadline, SETTINGS, namespace=target.namespace, name=target.name):
-            return decide(Result.ALREADY_DONE, f"already deleted; copy kept in {copy}", copy=copy)
-        return decide(Result.REFUSED, "ConfigMap (or its namespace) not found")
-    except (copies.CopyMismatch, kube.KubeError) as exc:
-        return decide(Result.FAILED, f"not deleted: {exc}")
-
-
-def credential_keys(configmap: dict[str, Any]) -> list[str]:
+def credential_keys(configmap: Mapping[str, Any]) -> list[str]:
     """Keys whose name or value holds one of the rule's markers (never the values)."""
     data: dict[str, str] = configmap.get("data") or {}
     binary: dict[str, str] = configmap.get("binaryData") or {}
@@ -101,3 +40,61 @@ def credential_keys(configmap: dict[str, Any]) -> list[str]:
 
 def _marked(text: str) -> bool:
     return any(marker in text for marker in CREDENTIAL_MARKERS)
+
+
+def verify(facts: Facts) -> Verdict[list[str]]:
+    if not (found := credential_keys(facts.object)):
+        return Refusal("ConfigMap no longer holds a credential the rule describes")
+    return Plan(f"copy and delete (credential keys: {', '.join(found)})", found)
+
+
+def act(context: Context, facts: Facts, plan: Plan[list[str]]) -> Done:
+    copy = copies.keep(context.kube, context.deadline, context.settings, facts.object, context.alert)
+    meta = facts.object["metadata"]
+    context.kube.delete(
+        context.deadline,
+        "ConfigMap",
+        name=meta["name"],
+        namespace=meta["namespace"],
+        uid=meta["uid"],
+        resource_version=meta["resourceVersion"],
+    )
+    details = {"copy": copy, "credential_keys": plan.data}
+    return Done(Outcome.ACTED, f"deleted; copy kept in {copy}", meta["uid"], details)
+
+
+def gone(context: Context) -> tuple[Outcome, str, Mapping[str, Any]] | None:
+    """Deleted already: by riposte when it holds a copy (a redelivery raced this one)."""
+    if copy := copies.find(context.kube, context.deadline, context.settings, context.target):
+        return Outcome.ALREADY_DONE, f"already deleted; copy kept in {copy}", {"copy": copy}
+    return None
+
+
+def recall(context: Context) -> tuple[str, Mapping[str, Any]]:
+    """Say where the copy is, as the first answer did."""
+    copy = copies.find(context.kube, context.deadline, context.settings, context.target)
+    return f"; copy kept in {copy}", {"copy": copy}
+
+
+SPEC = Spec(
+    name="delete-configmap",
+    summary="re-reads the ConfigMap, deletes it only if it still holds a credential the rule describes, "
+    "keeping a restorable copy first",
+    rules=(RULE,),
+    min_priority=Priority.WARNING,
+    sources=("k8s_audit",),
+    fields=("ka.target.namespace", "ka.target.name", "ka.req.configmap.name", "ka.target.resource"),
+    target=targets.configmap,
+    verify=verify,
+    act=act,
+    gone=gone,
+    recall=recall,
+    reversible=True,
+    rbac=(
+        Grant("", ("configmaps",), ("get", "delete"), "re-read and verify; delete with preconditions"),
+        Grant(
+            "", ("secrets",), ("create", "get", "list"), "keep a copy; check it on 409; find it", Scope.OWN
+        ),
+    ),
+)
+handle = runner.serve(SPEC)

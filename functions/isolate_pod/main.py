@@ -5,25 +5,30 @@ Answers:  Falco rules "Terminal shell in container" (syscall), "Attach/Exec Pod"
           (RIPOSTE_RULES; minimum priority Notice, RIPOSTE_MIN_PRIORITY).
 Reads:    syscall: output_fields k8s.pod.name, k8s.ns.name; k8s_audit: ka.target.name or
           ka.resp.name, ka.target.namespace, ka.target.resource.
-Verbs:    namespaces get; pods get, patch; networkpolicies get, list, create;
-          events get, create (any namespace); leases get, update on
-          riposte-budget-isolate-pod (own namespace: the budget). Never deletes: releasing
-          is a human's act.
+Verifies: the pod exists, is not riposte's own, is not on the host network.
+Acts:     creates one NetworkPolicy named from the pod's uid that denies all its traffic,
+          then labels exactly that pod (uid precondition); `partial` when other policies
+          still allow it traffic (NetworkPolicies add up).
+Verbs:    those of every acting function and pods get, patch; networkpolicies get, list,
+          create (any namespace). Never deletes: releasing is a human's act (or undo's).
 Settings: RIPOSTE_ISOLATE_ALLOW_DNS=true lets the pod still resolve names (the outcome
           says so).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-import flask
-import functions_framework
-
-from shared import audit, budget, config, endpoint, kube, netpol, policy, targets
-from shared.intake import Delivery
-from shared.outcome import Decision, Outcome, Result
+from shared import config, netpol, targets
+from shared.acting import runner
+from shared.acting.spec import Context, Done, Facts, Failed, Grant, Plan, Refusal, Settled, Spec, Verdict
+from shared.action import Outcome
+from shared.deadline import Deadline
+from shared.kube import errors
+from shared.kube.client import Kube
 from shared.priority import Priority
+from shared.targets import Target
 
 RULES = (
     "Terminal shell in container",
@@ -33,78 +38,14 @@ RULES = (
 )
 QUARANTINE_LABEL = "riposte.io/quarantine"  # value: the pod's uid (names outgrow 63 characters)
 OWN_PODS_LABEL = ("app.kubernetes.io/part-of", "riposte")
-
-SETTINGS = config.load(
-    "isolate-pod", rules=RULES, min_priority=Priority.NOTICE, sources=("syscall", "k8s_audit")
+ALLOW_DNS = config.Flag(
+    "RIPOSTE_ISOLATE_ALLOW_DNS",
+    doc="isolate-pod only: the quarantine still allows DNS (UDP/TCP 53 to `k8s-app: kube-dns` pods); "
+    "the outcome says so",
 )
-ALLOW_DNS = config.option("RIPOSTE_ISOLATE_ALLOW_DNS")
-KUBE = kube.Kube(SETTINGS)
 
 
-@functions_framework.http
-def handle(request: flask.Request) -> flask.Response:
-    return endpoint.respond(request, SETTINGS, isolate_pod)
-
-
-def isolate_pod(delivery: Delivery, call: endpoint.Call) -> Outcome | None:
-    alert = call.alert_from(delivery)  # 400: not an alert
-    if not policy.matches(SETTINGS, alert, delivery.event_type):
-        return None  # 204: not for this function
-    target = call.aimed_at(targets.pod(alert))  # 422: no valid namespace or pod name
-    decide = Decision(alert, "isolate-pod", target)
-    if reason := policy.protected_namespace(SETTINGS, target.namespace):
-        return decide(Result.REFUSED, reason)
-    try:
-        live = KUBE.snapshot(call.deadline, target, identity=alert.identity)
-        if live.recorded:
-            return decide(Result.ALREADY_DONE, "this alert was acted on before")
-        if live.namespace and policy.opted_out(live.namespace["metadata"].get("labels")):
-            return decide(Result.REFUSED, f"namespace carries {policy.OPT_OUT_LABEL}=true")
-        if (pod := live.object) is None:
-            return decide(Result.REFUSED, "pod not found: deleted, or never existed")
-        labels: dict[str, str] = pod["metadata"].get("labels") or {}
-        uid: str = pod["metadata"]["uid"]
-        if policy.opted_out(labels):
-            return decide(Result.REFUSED, f"pod carries {policy.OPT_OUT_LABEL}=true")
-        if labels.get(OWN_PODS_LABEL[0]) == OWN_PODS_LABEL[1]:
-            return decide(Result.REFUSED, "pod is one of riposte's own")
-        if (pod.get("spec") or {}).get("hostNetwork"):
-            return decide(Result.REFUSED, "hostNetwork pod: a NetworkPolicy cannot isolate it")
-        quarantine = quarantine_policy(pod)
-        name = quarantine["metadata"]["name"]
-        if SETTINGS.dry_run:
-            return decide(Result.DRY_RUN, f"would label the pod and create NetworkPolicy {name}")
-        labelled = labels.get(QUARANTINE_LABEL) == uid  # isolated before: no budget spent again
-        if not labelled and (
-            refusal := budget.spend(
-                KUBE, call.deadline, SETTINGS, f"pod/{uid}", alert=alert.identity, lease=live.lease
-            )
-        ):
-            return decide(Result.REFUSED, refusal)
-        created = ensure_policy(call, quarantine)
-        if not labelled:
-            KUBE.label_pod(call.deadline, verified=pod, labels={QUARANTINE_LABEL: uid})
-        others = netpol.still_allowing(
-            KUBE.list_networkpolicies(call.deadline, namespace=target.namespace).get("items") or [],
-            {**labels, QUARANTINE_LABEL: uid},
-            own=name,
-        )
-        result, reason = _verdict(labelled=labelled, created=created, others=others)
-        done = decide(result, reason, networkpolicy=f"{target.namespace}/{name}", still_allowing=others)
-        if done.result is not Result.ALREADY_DONE and (
-            warning := audit.record(KUBE, call.deadline, SETTINGS, done, uid=uid)
-        ):
-            call.warnings.append(warning)
-        return done
-    except kube.NotFound:
-        return decide(Result.REFUSED, "pod not found: deleted while being isolated")
-    except kube.Conflict:
-        return decide(Result.REFUSED, "pod was replaced while being isolated")
-    except (ForeignPolicy, kube.KubeError) as exc:
-        return decide(Result.FAILED, f"not isolated: {exc}")
-
-
-def quarantine_policy(pod: dict[str, Any]) -> dict[str, Any]:
+def quarantine_policy(pod: dict[str, Any], *, allow_dns: bool) -> dict[str, Any]:
     """Deny all traffic to and from exactly this pod (selected by its uid label).
 
     Owned by the pod (no blockOwnerDeletion), so it goes when the pod goes. Traffic
@@ -112,7 +53,7 @@ def quarantine_policy(pod: dict[str, Any]) -> dict[str, Any]:
     """
     meta = pod["metadata"]
     egress: list[dict[str, Any]] = []
-    if ALLOW_DNS:
+    if allow_dns:
         egress = [{
             "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
@@ -138,48 +79,145 @@ def quarantine_policy(pod: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class ForeignPolicy(Exception):
-    """A NetworkPolicy with the quarantine's name exists but is not riposte's."""
+def is_ours(found: dict[str, Any], wanted: dict[str, Any], *, allow_dns: bool) -> bool:
+    """An existing policy of the quarantine's name is riposte's: our label, our selector, no
+    allow rules beyond the DNS option's."""
+    spec = found.get("spec") or {}
+    ours = (found["metadata"].get("labels") or {}).get(QUARANTINE_LABEL) == wanted["metadata"]["labels"][
+        QUARANTINE_LABEL
+    ]
+    same = spec.get("podSelector") == wanted["spec"]["podSelector"] and not (
+        spec.get("ingress") or (spec.get("egress") and not allow_dns)
+    )
+    return ours and same
 
 
-def ensure_policy(call: endpoint.Call, wanted: dict[str, Any]) -> bool:
-    """Create the quarantine policy (True); on 409 accept it only if it is ours and
-    equal (False: it was there already)."""
-    meta = wanted["metadata"]
-    try:
-        KUBE.create_networkpolicy(call.deadline, namespace=meta["namespace"], body=wanted)
-        return True
-    except kube.AlreadyExists:
-        found = KUBE.read_networkpolicy(call.deadline, namespace=meta["namespace"], name=meta["name"])
-        ours = (found["metadata"].get("labels") or {}).get(QUARANTINE_LABEL) == meta["labels"][
-            QUARANTINE_LABEL
-        ]
-        same = found.get("spec", {}).get("podSelector") == wanted["spec"]["podSelector"] and not (
-            found["spec"].get("ingress") or (found["spec"].get("egress") and not ALLOW_DNS)
-        )
-        if not (ours and same):
-            raise ForeignPolicy(
-                f"NetworkPolicy {meta['namespace']}/{meta['name']} exists and is not riposte's"
-            ) from None
-        return False
-
-
-def _verdict(*, labelled: bool, created: bool, others: dict[str, list[str]]) -> tuple[Result, str]:
-    """`labelled`: the pod carried the quarantine label before; `created`: this request
-    created the quarantine policy (a labelled pod whose policy was gone gets it back)."""
-    dns = "; DNS egress allowed (RIPOSTE_ISOLATE_ALLOW_DNS)" if ALLOW_DNS else ""
+def verdict(
+    *, labelled: bool, created: bool, others: dict[str, list[str]], allow_dns: bool
+) -> tuple[Outcome, str]:
+    """`labelled`: the pod carried the quarantine label before; `created`: the quarantine
+    policy is new (a labelled pod whose policy was gone gets it back)."""
+    dns = "; DNS egress allowed (RIPOSTE_ISOLATE_ALLOW_DNS)" if allow_dns else ""
     done = (
         "quarantine NetworkPolicy re-created (the pod was labelled, its policy was gone)"
-        if (labelled and created)
+        if labelled and created
         else "quarantined"
     )
     if others:
         listed = ", ".join(
             f"{name} ({'/'.join(d.lower() for d in dirs)})" for name, dirs in sorted(others.items())
         )
-        return Result.PARTIAL, f"{done}, but other NetworkPolicies still allow traffic: {listed}{dns}"
+        return Outcome.PARTIAL, f"{done}, but other NetworkPolicies still allow traffic: {listed}{dns}"
     if labelled and not created:
-        return Result.ALREADY_DONE, f"pod already isolated{dns}"
+        return Outcome.ALREADY_DONE, f"pod already isolated{dns}"
     if labelled:
-        return Result.ACTED, f"pod isolated: {done}; all ingress and egress denied{dns}"
-    return Result.ACTED, f"pod isolated: all ingress and egress denied{dns}"
+        return Outcome.ACTED, f"pod isolated: {done}; all ingress and egress denied{dns}"
+    return Outcome.ACTED, f"pod isolated: all ingress and egress denied{dns}"
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """What isolating this pod takes: the policy, and which of its two halves exist."""
+
+    policy: dict[str, Any]
+    existing: dict[str, Any] | None  # a policy of that name, as read
+    labelled: bool
+    others: dict[str, list[str]]
+
+
+def policies(kube: Kube, deadline: Deadline, target: Target) -> list[dict[str, Any]]:
+    return kube.items(deadline, "NetworkPolicy", namespace=target.namespace)
+
+
+def verify(facts: Facts) -> Verdict[Quarantine]:
+    pod, allow_dns = facts.object, ALLOW_DNS.of(facts.settings)
+    labels: dict[str, str] = pod["metadata"].get("labels") or {}
+    uid: str = pod["metadata"]["uid"]
+    if labels.get(OWN_PODS_LABEL[0]) == OWN_PODS_LABEL[1]:
+        return Refusal("pod is one of riposte's own")
+    if (pod.get("spec") or {}).get("hostNetwork"):
+        return Refusal("hostNetwork pod: a NetworkPolicy cannot isolate it")
+    wanted = quarantine_policy(pod, allow_dns=allow_dns)
+    name = wanted["metadata"]["name"]
+    listed = facts.extra["policies"] or []
+    existing = next((p for p in listed if p["metadata"]["name"] == name), None)
+    others = netpol.still_allowing(listed, {**labels, QUARANTINE_LABEL: uid}, own=name)
+    labelled = labels.get(QUARANTINE_LABEL) == uid
+    details = {"networkpolicy": f"{facts.target.namespace}/{name}", "still_allowing": others}
+    if labelled and existing is not None and is_ours(existing, wanted, allow_dns=allow_dns):
+        outcome, reason = verdict(labelled=True, created=False, others=others, allow_dns=allow_dns)
+        return Settled(outcome, reason, details)  # nothing to write: no budget spent
+    return Plan(
+        f"label the pod and create NetworkPolicy {name}",
+        Quarantine(wanted, existing, labelled, others),
+        cooldown=f"pod/{uid}",
+        details=details,
+    )
+
+
+def act(context: Context, facts: Facts, plan: Plan[Quarantine]) -> Done:
+    quarantine, allow_dns = plan.data, ALLOW_DNS.of(context.settings)
+    meta, wanted = facts.object["metadata"], plan.data.policy
+    created = quarantine.existing is None
+    if created:
+        try:
+            context.kube.create(context.deadline, wanted)
+        except errors.AlreadyExists:  # a concurrent delivery created it: accept it only if ours
+            quarantine = Quarantine(
+                wanted,
+                context.kube.get(
+                    context.deadline,
+                    "NetworkPolicy",
+                    namespace=meta["namespace"],
+                    name=wanted["metadata"]["name"],
+                ),
+                quarantine.labelled,
+                quarantine.others,
+            )
+            created = False
+    if quarantine.existing is not None and not is_ours(quarantine.existing, wanted, allow_dns=allow_dns):
+        raise Failed(
+            f"NetworkPolicy {meta['namespace']}/{wanted['metadata']['name']} exists and is not riposte's"
+        )
+    if not quarantine.labelled:
+        context.kube.patch(
+            context.deadline,
+            "Pod",
+            name=meta["name"],
+            namespace=meta["namespace"],
+            patch={"metadata": {"labels": {QUARANTINE_LABEL: meta["uid"]}}},
+            uid=meta["uid"],
+        )
+    outcome, reason = verdict(
+        labelled=quarantine.labelled, created=created, others=quarantine.others, allow_dns=allow_dns
+    )
+    return Done(outcome, reason, meta["uid"], plan.details)
+
+
+SPEC = Spec(
+    name="isolate-pod",
+    summary="labels exactly that pod and denies all its traffic with a NetworkPolicy of its own; "
+    "says `partial` when other policies still let traffic through",
+    rules=RULES,
+    min_priority=Priority.NOTICE,
+    sources=("syscall", "k8s_audit"),
+    fields=("k8s.pod.name", "k8s.ns.name", "ka.target.name", "ka.resp.name", "ka.target.namespace"),
+    target=targets.pod,
+    verify=verify,
+    act=act,
+    reads={"policies": policies},
+    settings=(ALLOW_DNS,),
+    reversible=True,
+    rbac=(
+        Grant(
+            "", ("pods",), ("get", "patch"), "re-read and verify; add the quarantine label (uid precondition)"
+        ),
+        Grant(
+            "networking.k8s.io",
+            ("networkpolicies",),
+            ("get", "list", "create"),
+            "create the quarantine; see which other policies still allow traffic",
+        ),
+    ),
+)
+handle = runner.serve(SPEC)

@@ -9,7 +9,7 @@ Reads:    alerts: rule, priority, output (redacted), hostname, uuid, time, sourc
           container.image.repository, container.image.tag, ka.target.name,
           ka.target.namespace, ka.target.resource, ka.req.configmap.name, ka.resp.name,
           ka.user.name, user.name, ka.verb (ka.req.configmap.obj only redacted);
-          results: the CloudEvent id and its data (shared/results.py).
+          results: the CloudEvent id and its data (shared/action.py).
 Verbs:    none: no Kubernetes API access (deploy/knative/rbac/notify.yaml mounts no token).
 Sends:    Slack, Teams, generic JSON webhook (RIPOSTE_{SLACK,TEAMS}_WEBHOOK_URL,
           RIPOSTE_WEBHOOK_URL). Answers 204, never a reply event: no broker loops.
@@ -20,14 +20,15 @@ from __future__ import annotations
 import flask
 import functions_framework
 
+from shared import action, config, endpoint, policy
 from shared import alert as alert_model
-from shared import config, endpoint, messages, notifier, policy, results, sent
 from shared.intake import Delivery
+from shared.notify import messages, sent, sinks
 from shared.priority import Priority
 
 # No rules: every rule (policy.matches); RIPOSTE_RULES narrows alerts, never results.
 SETTINGS = config.load("notify", rules=(), min_priority=Priority.WARNING)
-NOTIFY = notifier.load(SETTINGS.function)
+NOTIFY = sinks.load(SETTINGS.function)
 SENT = sent.SentRecord()
 # Extensions Knative adds to an event it dead-letters (the acting functions' Triggers
 # send their dead letters here, deploy/knative/triggers).
@@ -40,8 +41,8 @@ def handle(request: flask.Request) -> flask.Response:
 
 
 def notify(delivery: Delivery, call: endpoint.Call) -> endpoint.Handled | None:
-    if delivery.event_type == results.EVENT_TYPE:
-        result = results.parse(delivery)  # 400: not a result
+    if delivery.event_type == action.EVENT_TYPE:
+        result = action.parse(delivery)  # 400: not a result
         call.aimed_at(result.target)
         message = messages.for_result(result)
     else:
@@ -54,15 +55,15 @@ def notify(delivery: Delivery, call: endpoint.Call) -> endpoint.Handled | None:
             message = messages.for_alert(alert)
     if not NOTIFY.sinks:
         return endpoint.Handled("no sink configured", {"message": message.key, "sinks": []})
-    report = notifier.send(NOTIFY.sinks, message, call.deadline, SENT)  # 503: a sink stayed down
+    report = sinks.send(NOTIFY.sinks, message, call.deadline, SENT)  # 503: a sink stayed down
     call.warnings.extend(report.problems.values())  # refused for good: redelivery cannot help
     return endpoint.Handled(
         "notified",
         {
             "message": message.key,
-            "sinks": report.names(notifier.Answer.SENT),
-            "already_sent": report.names(notifier.Answer.ALREADY_SENT),
-            "rejected": report.names(notifier.Answer.REJECTED),
+            "sinks": report.names(sinks.Answer.SENT),
+            "already_sent": report.names(sinks.Answer.ALREADY_SENT),
+            "rejected": report.names(sinks.Answer.REJECTED),
         },
     )
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shared.messages import Fact, Kind, Message, Tone
+from shared.notify.messages import Fact, Kind, Message, Tone
 
 SLACK_TEXT_MAX = 3000  # top-level fallback `text`: Slack cuts at 40,000, notifications far earlier
 SLACK_HEADER_MAX = 150

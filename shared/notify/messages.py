@@ -16,11 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from shared import redact
+from shared import action, redact
+from shared.action import ActionResult, AlertSummary, Outcome
 from shared.alert import Alert
-from shared.outcome import Result
 from shared.priority import Priority
-from shared.results import ActionResult
 
 
 class Kind(enum.StrEnum):
@@ -66,20 +65,20 @@ class Message:
 
 # What each outcome means, said of the function: "<function> <phrase> <Kind> <ns>/<name>".
 OUTCOME_PHRASES = {
-    Result.ACTED: "acted on",
-    Result.ALREADY_DONE: "had already acted on",
-    Result.DRY_RUN: "would act on (dry run)",
-    Result.PARTIAL: "partly acted on",
-    Result.REFUSED: "refused to act on",
-    Result.FAILED: "failed to act on",
+    Outcome.ACTED: "acted on",
+    Outcome.ALREADY_DONE: "had already acted on",
+    Outcome.DRY_RUN: "would act on (dry run)",
+    Outcome.PARTIAL: "partly acted on",
+    Outcome.REFUSED: "refused to act on",
+    Outcome.FAILED: "failed to act on",
 }
 OUTCOME_TONES = {
-    Result.ACTED: Tone.GOOD,
-    Result.ALREADY_DONE: Tone.GOOD,
-    Result.DRY_RUN: Tone.INFO,
-    Result.PARTIAL: Tone.WARNING,
-    Result.REFUSED: Tone.DANGER,  # riposte did not act: a human has to
-    Result.FAILED: Tone.DANGER,
+    Outcome.ACTED: Tone.GOOD,
+    Outcome.ALREADY_DONE: Tone.GOOD,
+    Outcome.DRY_RUN: Tone.INFO,
+    Outcome.PARTIAL: Tone.WARNING,
+    Outcome.REFUSED: Tone.DANGER,  # riposte did not act: a human has to
+    Outcome.FAILED: Tone.DANGER,
 }
 
 
@@ -112,7 +111,7 @@ def for_alert(alert: Alert) -> Message:
         alert_reference=reference,
         tone=_alert_tone(alert.priority),
         alert={
-            **redact.alert_summary(alert),
+            **action.alert_json(AlertSummary.of(alert)),
             "output_fields": redact.fields(alert.fields),
             "tags": list(alert.tags),
         },
@@ -147,18 +146,22 @@ def for_dead_letter(alert: Alert, destination: str, code: str | None) -> Message
 
 def for_result(result: ActionResult) -> Message:
     """The message for a `riposte.action.v1` result: what riposte did, and how it ended."""
-    target = result.target
-    what = f"{target.kind} {target.namespace}/{target.name}"
+    target, alert = result.target, result.alert
+    what = (
+        f"{target.kind} {target.namespace}/{target.name}"
+        if target.namespace
+        else f"{target.kind} {target.name}"
+    )
     reason = result.reason or str(result.outcome)
     facts = [
         Fact("Outcome", str(result.outcome)),
         Fact("Target", what),
         Fact("Action", result.action),
-        Fact("Rule", result.rule),
-        Fact("Priority", result.priority.label),
-        Fact("Alert", result.alert_reference),
+        Fact("Rule", alert.rule),
+        Fact("Priority", alert.priority.label),
+        Fact("Alert", alert.reference),
         *_detail_facts(result.details),
-        *_optional_facts(("Host", result.hostname)),
+        *_optional_facts(("Host", alert.hostname)),
     ]
     if result.dry_run:
         facts.append(Fact("Dry run", "yes: nothing was changed"))
@@ -166,26 +169,17 @@ def for_result(result: ActionResult) -> Message:
         facts.append(Fact("Duration", f"{result.duration_ms} ms"))
     return Message(
         kind=Kind.RESULT,
-        key=f"result:{result.event_id}",
+        key=f"result:{result.id}",
         title=f"riposte {result.function} {OUTCOME_PHRASES[result.outcome]} {what}",
         summary=(
             f"{reason[:1].upper()}{reason[1:]}. In response to Falco rule "
-            f'"{result.rule}" ({result.priority.label}), alert {result.alert_reference}.'
+            f'"{alert.rule}" ({alert.priority.label}), alert {alert.reference}.'
         ),
         facts=tuple(facts),
-        output=result.output,
-        alert_reference=result.alert_reference,
+        output=alert.output,
+        alert_reference=alert.reference,
         tone=OUTCOME_TONES[result.outcome],
-        alert={
-            "uuid": result.uuid,
-            "identity": result.identity,
-            "rule": result.rule,
-            "priority": result.priority.label,
-            "source": result.source,
-            "hostname": result.hostname,
-            "time": result.time,
-            "output": result.output,
-        },
+        alert=action.alert_json(alert),
         result=_result_json(result),
     )
 
@@ -194,7 +188,7 @@ def _result_json(result: ActionResult) -> dict[str, object]:
     """The result part of the generic webhook's JSON: what riposte did, then its details."""
     target = result.target
     document: dict[str, object] = {
-        "id": result.event_id,
+        "id": result.id,
         "function": result.function,
         "action": result.action,
         "target": {"kind": target.kind, "namespace": target.namespace, "name": target.name},

@@ -27,16 +27,18 @@ import json
 import time
 from typing import Any
 
-from shared import kube, names
+from shared import names
 from shared.config import Budget, Settings
 from shared.deadline import Deadline
+from shared.kube import errors
+from shared.kube.client import Kube
 
 ACTIONS = "riposte.io/actions"  # JSON list of [epoch seconds, target key], oldest first
 COOLDOWNS = "riposte.io/cooldowns"  # JSON: target key hash -> [epoch seconds, alert key hash]
 
 
 def spend(
-    client: kube.Kube,
+    kube: Kube,
     deadline: Deadline,
     settings: Settings,
     target: str,
@@ -50,7 +52,7 @@ def spend(
     A redelivery of the alert that spent the target's cooldown is let through without
     spending again: the action's own idempotency (preconditions, the Event) then answers
     `already-done`, where a cooldown refusal would misreport an action that happened.
-    `lease` is the Lease as read with the live state (Kube.snapshot), saving a GET; a
+    `lease` is the Lease as read with the live state (shared/acting/live.py), saving a GET; a
     stale one only costs a 409 and a re-read.
     """
     function, namespace, budget = settings.function, settings.namespace, settings.budget
@@ -58,8 +60,8 @@ def spend(
     while True:
         if lease is None:
             try:
-                lease = client.read_lease(deadline, namespace=namespace, name=name)
-            except kube.NotFound:
+                lease = kube.get(deadline, "Lease", namespace=namespace, name=name)
+            except errors.NotFound:
                 return f"budget Lease {namespace}/{name} is missing: apply deploy/knative/budget.yaml"
         now = time.time()
         annotations = lease["metadata"].get("annotations") or {}
@@ -76,7 +78,7 @@ def spend(
             since = now - cooldowns[key][0]
             return f"cooldown: {target} was acted on {since:.0f}s ago (RIPOSTE_COOLDOWN_SECONDS)"
         if len(actions) >= budget.count:
-            _warn_exhausted(client, deadline, lease, function=function, budget=budget, now=now)
+            _warn_exhausted(kube, deadline, lease, function=function, budget=budget, now=now)
             return f"budget exhausted: {budget.count} actions in the last {budget.seconds}s (RIPOSTE_BUDGET)"
         actions.append([now, target[:300]])
         if budget.cooldown:
@@ -88,21 +90,23 @@ def spend(
         }
         lease.setdefault("spec", {}).update(holderIdentity=function, renewTime=_micro_time(now))
         try:
-            client.replace_lease(deadline, namespace=namespace, name=name, body=lease)
-        except kube.Conflict:
+            kube.update(deadline, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", **lease})
+        except errors.Conflict:
             lease = None  # another replica spent in between: decide again on fresh state
             continue
         return None
 
 
 def _warn_exhausted(
-    client: kube.Kube, deadline: Deadline, lease: dict[str, Any], *, function: str, budget: Budget, now: float
+    kube: Kube, deadline: Deadline, lease: dict[str, Any], *, function: str, budget: Budget, now: float
 ) -> None:
     """One Warning Event on the Lease per window, so `kubectl get events` shows it."""
     meta = lease["metadata"]
     window = int(now // budget.seconds)
     stamp = _micro_time(now)[:19] + "Z"
     body = {
+        "apiVersion": "v1",
+        "kind": "Event",
         "metadata": {"name": f"{meta['name']}.{window:x}", "namespace": meta["namespace"]},
         "involvedObject": {
             "apiVersion": "coordination.k8s.io/v1",
@@ -120,8 +124,8 @@ def _warn_exhausted(
         "count": 1,
     }
     # Already recorded this window (409), or not recordable: the refusal stands either way.
-    with contextlib.suppress(kube.KubeError):
-        client.create_event(deadline, namespace=meta["namespace"], body=body)
+    with contextlib.suppress(errors.KubeError):
+        kube.create(deadline, body)
 
 
 def _within(entry: Any, now: float, seconds: int) -> bool:

@@ -27,10 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared import config, errors, formats, webhook
+from shared import config, errors, webhook
 from shared.deadline import Deadline
-from shared.messages import Message
-from shared.sent import SentRecord, StillSending
+from shared.notify import formats
+from shared.notify.messages import Message
+from shared.notify.sent import SentRecord, StillSending
 
 log = logging.getLogger("riposte")
 

@@ -1,0 +1,218 @@
+"""The acting story, once (DESIGN.md §6, §11): every acting function's `handle`.
+
+    parse → match → target → protected namespace → live read (one concurrent round) →
+    already recorded? → exempt? → verify (the spec's, pure) → dry-run → budget →
+    act (the spec's) → record (Event, reply, result sink, log line)
+
+Kubernetes errors are mapped here and nowhere else:
+- the target is not found, before or while acting: the spec's `gone` hook (say,
+  `already-done` when riposte holds a copy), else `refused`;
+- 409 while acting (changed since verified): re-read and verify once more; the object
+  must still be the one verified (same uid), else `refused`;
+- any other refusal from the API (403: a deployment bug, 422, …) and the spec's own
+  `Failed`: `failed` (200), with the reason: redelivery cannot fix it, the humans must;
+- the API unavailable past the deadline: errors.Unavailable (503), safe to redeliver.
+
+A function's main.py is its Spec and its own logic; `handle = runner.serve(SPEC)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import flask
+import flask.typing
+import functions_framework
+
+from shared import config, endpoint, errors, policy, webhook
+from shared.acting import budget, copies, exemptions, live, record
+from shared.acting.spec import Context, Facts, Failed, Plan, Refusal, Settled, Spec
+from shared.action import ActionResult, AlertSummary, Outcome
+from shared.intake import Delivery
+from shared.kube import errors as kube_errors
+from shared.kube.client import Kube
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+Decided = tuple[Outcome, str, Mapping[str, Any]]
+
+
+def load_settings(spec: Spec[Any], environ: Mapping[str, str] | None = None) -> config.Settings:
+    """The function's settings, from the environment, its spec's defaults and declarations."""
+    import os
+
+    env = os.environ if environ is None else environ
+    if spec.requires_rules and not (env.get("RIPOSTE_RULES") or "").strip():
+        raise errors.ConfigError(
+            f"{spec.name} acts on no rule by default: set RIPOSTE_RULES to the JSON list of Falco "
+            'rules it should answer, e.g. ["Terminal shell in container"]'
+        )
+    return config.load(
+        spec.name,
+        rules=spec.rules,
+        min_priority=spec.min_priority,
+        sources=spec.sources,
+        declared=spec.settings,
+        environ=env,
+    )
+
+
+class Runner:
+    """One acting function in one process: its spec, settings and API access.
+
+    Built lazily from the environment (`start`), or from what a test hands it.
+    """
+
+    def __init__(
+        self, spec: Spec[Any], settings: config.Settings | None = None, kube: Kube | None = None
+    ) -> None:
+        self.spec = spec
+        self._settings = settings
+        self._kube = kube
+
+    def start(self) -> Runner:
+        """Read the settings now (a bad value refuses to start) and prepare API access."""
+        if self._settings is None:
+            self._settings = load_settings(self.spec)
+        if self._kube is None:
+            self._kube = Kube(self._settings.kubeconfig)
+        return self
+
+    @property
+    def settings(self) -> config.Settings:
+        return self.start()._settings  # type: ignore[return-value]  # set by start()
+
+    @property
+    def kube(self) -> Kube:
+        return self.start()._kube  # type: ignore[return-value]  # set by start()
+
+    def respond(self, request: flask.Request) -> flask.Response:
+        return endpoint.respond(request, self.settings, self.handle)
+
+    def handle(self, delivery: Delivery, call: endpoint.Call) -> ActionResult | None:
+        spec, settings = self.spec, self.settings
+        alert = call.alert_from(delivery)  # 400: not an alert
+        if not policy.matches(settings, alert, delivery.event_type):
+            return None  # 204: not for this function
+        target = call.aimed_at(spec.target(alert))  # 422: no valid target in the alert
+        context = Context(self.kube, call.deadline, settings, alert, target, call.warnings)
+        outcome, reason, details = self._decide(context)
+        result = ActionResult(
+            function=spec.name,
+            action=spec.name,
+            target=target,
+            outcome=outcome,
+            reason=reason,
+            alert=AlertSummary.of(alert),
+            dry_run=settings.dry_run,
+            details=details,
+        ).finished(int(call.deadline.elapsed_ms()))
+        self._publish(result, call)
+        return result
+
+    def _decide(self, context: Context) -> Decided:
+        spec, settings, kube, deadline = self.spec, context.settings, context.kube, context.deadline
+        alert, target = context.alert, context.target
+        if target.namespace is not None and (
+            reason := policy.protected_namespace(settings, target.namespace)
+        ):
+            return Outcome.REFUSED, reason, _EMPTY
+        try:
+            state = live.read(kube, deadline, settings, target, identity=alert.identity, reads=spec.reads)
+            if state.recorded:
+                said, details = spec.recall(context) if spec.recall else ("", _EMPTY)
+                return Outcome.ALREADY_DONE, f"this alert was acted on before{said}", details
+            obj = state.object
+            for attempt in range(2):  # a 409 while acting earns one re-read and re-verify
+                if obj is None:
+                    return self._gone(context)
+                facts = Facts(alert, target, obj, state.namespace, state.extra, settings)
+                if reason := exemptions.exempt(facts):
+                    return Outcome.REFUSED, reason, _EMPTY
+                verdict = spec.verify(facts)
+                if isinstance(verdict, Refusal):
+                    return Outcome.REFUSED, verdict.reason, verdict.details
+                uid: str = obj["metadata"]["uid"]
+                if isinstance(verdict, Settled):
+                    if verdict.outcome is not Outcome.ALREADY_DONE:
+                        self._record(context, uid, verdict.outcome, verdict.reason)
+                    return verdict.outcome, verdict.reason, verdict.details
+                if settings.dry_run:
+                    return Outcome.DRY_RUN, f"would {verdict.describe}", verdict.details
+                if attempt == 0 and (refusal := self._spend(context, verdict, state.lease)):
+                    return Outcome.REFUSED, refusal, _EMPTY
+                try:
+                    done = spec.act(context, facts, verdict)
+                except kube_errors.Conflict:
+                    obj = kube.find(deadline, target.kind, name=target.name, namespace=target.namespace)
+                    if obj is not None and obj["metadata"]["uid"] != uid:
+                        return Outcome.REFUSED, f"{target.kind} was replaced while being acted on", _EMPTY
+                    continue
+                self._record(context, done.uid, done.outcome, done.reason)
+                return done.outcome, done.reason, done.details
+            return Outcome.REFUSED, f"{target.kind} kept changing while being verified", _EMPTY
+        except kube_errors.NotFound:
+            return self._gone(context)
+        except (Failed, copies.CopyMismatch, kube_errors.KubeError) as exc:
+            return Outcome.FAILED, f"not done: {exc}", _EMPTY
+
+    def _gone(self, context: Context) -> Decided:
+        if self.spec.gone is not None and (said := self.spec.gone(context)) is not None:
+            return said
+        target = context.target
+        where = f" (or its namespace {target.namespace})" if target.namespace else ""
+        return Outcome.REFUSED, f"{target.kind}{where} not found: deleted, or never existed", _EMPTY
+
+    def _spend(self, context: Context, plan: Plan[Any], lease: dict[str, Any] | None) -> str | None:
+        key = plan.cooldown or context.target.subject
+        return budget.spend(
+            context.kube, context.deadline, context.settings, key, alert=context.alert.identity, lease=lease
+        )
+
+    def _record(self, context: Context, uid: str, outcome: Outcome, reason: str) -> None:
+        warning = record.event(
+            context.kube,
+            context.deadline,
+            context.settings,
+            alert=context.alert,
+            target=context.target,
+            uid=uid,
+            outcome=outcome,
+            reason=reason,
+        )
+        if warning:
+            context.warnings.append(warning)
+
+    def _publish(self, result: ActionResult, call: endpoint.Call) -> None:
+        """POST the result to RIPOSTE_RESULT_URL (deployments without a broker); 503 if it
+        stays down. A permanent refusal (say, notify refusing the token) is a warning: the
+        reply event still carries the result, and redelivery would not heal it."""
+        settings = self.settings
+        if settings.result_url is None:
+            return
+        headers, body = endpoint.reply(result, settings)
+        try:
+            webhook.post("RIPOSTE_RESULT_URL", settings.result_url, call.deadline, body=body, headers=headers)
+        except webhook.SinkRejected as exc:
+            call.warnings.append(str(exc))
+
+
+def serve(spec: Spec[Any]) -> Callable[[flask.Request], flask.typing.ResponseReturnValue]:
+    """The functions-framework entry point of `spec`: `handle = runner.serve(SPEC)`.
+
+    functions-framework executes the function's source inside a Flask app context, and
+    there the settings are read at once, so a bad value refuses to start the server. A
+    plain import (unit tests, `make manifests` reading the spec) reads nothing: the
+    runner then starts on its first request.
+    """
+    runner = Runner(spec)
+    if flask.has_app_context():
+        runner.start()
+
+    @functions_framework.http
+    def handle(request: flask.Request) -> flask.Response:
+        return runner.respond(request)
+
+    handle.runner = runner  # type: ignore[attr-defined]  # for tests and the bench
+    return handle

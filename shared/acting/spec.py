@@ -1,0 +1,144 @@
+"""What an acting function supplies to the runner: its spec, and the verdict types.
+
+A spec names the function, its default rules, minimum priority and sources, how to find
+its target in an alert, a pure `verify` (live state in, a verdict out: no I/O, so it is
+unit-tested without a cluster), an `act` (the writes, through Context), the RBAC its
+ServiceAccount needs beyond what every acting function holds, its own settings, and
+hooks for the cases only it can word (the target is gone, the alert was acted on
+before). `make manifests` renders deploy/ and the README's tables from the specs.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from shared import config
+from shared.action import Outcome
+from shared.alert import Alert
+from shared.config import Settings
+from shared.priority import Priority
+from shared.targets import Target
+
+if TYPE_CHECKING:
+    from shared.deadline import Deadline
+    from shared.kube.client import Kube
+
+P = TypeVar("P")
+JSONObject = dict[str, Any]
+
+
+class Scope(enum.StrEnum):
+    """Where an RBAC grant applies."""
+
+    CLUSTER = "cluster"  # any namespace (a ClusterRole): alerts may name any namespace
+    OWN = "own"  # riposte's own namespace only (a Role): copies, the budget Lease
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One RBAC rule of a function's ServiceAccount, with why it needs it."""
+
+    group: str
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
+    why: str
+    scope: Scope = Scope.CLUSTER
+    names: tuple[str, ...] = ()  # resourceNames, when the grant is for named objects only
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything `verify` decides on, read before it runs."""
+
+    alert: Alert
+    target: Target
+    object: JSONObject  # the target as read, live
+    namespace: JSONObject | None  # the target's namespace as read (None: cluster-scoped)
+    extra: Mapping[str, Any]  # the spec's own extra reads, by name
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Plan(Generic[P]):
+    """What `act` will do: `describe` completes "would …" for a dry-run; `data` is the
+    function's own. `cooldown` keys the per-target cooldown (default: the target)."""
+
+    describe: str
+    data: P
+    cooldown: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The target must not be acted on: `refused`, with the reason."""
+
+    reason: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Nothing left to do (already done, or done as far as it can be): no budget spent."""
+
+    outcome: Outcome
+    reason: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Done:
+    """What `act` did: `acted` or `partial`, why, and the uid the Event is recorded on."""
+
+    outcome: Outcome
+    reason: str
+    uid: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Failed(Exception):
+    """`act` could not do it for a reason redelivery will not fix: `failed`, with the reason."""
+
+
+Verdict = Plan[P] | Refusal | Settled
+# A read beside the four every decision makes: (kube, deadline, target) -> anything.
+Read = Callable[["Kube", "Deadline", Target], Any]
+
+
+@dataclass
+class Context:
+    """One decision in progress, as `act` and the hooks see it."""
+
+    kube: Kube
+    deadline: Deadline
+    settings: Settings
+    alert: Alert
+    target: Target
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Spec(Generic[P]):
+    """One acting function."""
+
+    name: str  # deployed name, hyphenated: Service, ServiceAccount, Trigger
+    summary: str  # one line for the README's function table
+    rules: tuple[str, ...]  # default rules (RIPOSTE_RULES); () with requires_rules: opt-in
+    min_priority: Priority
+    sources: tuple[str, ...]
+    fields: tuple[str, ...]  # the alert's output fields it reads (deploy/falco appends them)
+    target: Callable[[Alert], Target]  # InvalidTarget (422) when the alert names none
+    verify: Callable[[Facts], Verdict[P]]
+    act: Callable[[Context, Facts, Plan[P]], Done]  # Facts: what verify saw
+    rbac: tuple[Grant, ...]
+    settings: tuple[config.Setting[Any], ...] = ()
+    reads: Mapping[str, Read] = field(default_factory=dict)
+    # The target is not there (before or while acting): the outcome, else refused "not found".
+    gone: Callable[[Context], tuple[Outcome, str, Mapping[str, Any]] | None] | None = None
+    # This alert was acted on before: the details to repeat (say, where the copy is).
+    recall: Callable[[Context], tuple[str, Mapping[str, Any]]] | None = None
+    requires_rules: bool = False  # no default rules: RIPOSTE_RULES must be set to start
+    reversible: bool = False  # undo can reverse what it does (README, notify's Undo)
