@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from shared import config
+from shared import config, names
 from shared.action import Outcome
 from shared.alert import Alert
 from shared.config import Settings
@@ -142,3 +142,22 @@ class Spec(Generic[P]):
     recall: Callable[[Context], tuple[str, Mapping[str, Any]]] | None = None
     requires_rules: bool = False  # no default rules: RIPOSTE_RULES must be set to start
     reversible: bool = False  # undo can reverse what it does (README, notify's Undo)
+
+    def grants(self) -> tuple[Grant, ...]:
+        """Everything its ServiceAccount holds: what the runner needs for every acting
+        function (the namespace opt-out, the audit Event, the budget Lease), then its own."""
+        return (
+            Grant("", ("namespaces",), ("get",), "the riposte.io/ignore opt-out on the namespace"),
+            Grant(
+                "", ("events",), ("get", "create"), "the audit Event; get = this alert was acted on before"
+            ),
+            Grant(
+                "coordination.k8s.io",
+                ("leases",),
+                ("get", "update"),
+                "spend from the blast-radius budget (compare-and-swap on resourceVersion)",
+                Scope.OWN,
+                names=(names.budget_lease(self.name),),
+            ),
+            *self.rbac,
+        )
