@@ -27,6 +27,19 @@ def is_dns_subdomain(value: str) -> bool:
     return len(value) <= SUBDOMAIN_MAX and _SUBDOMAIN.fullmatch(value) is not None
 
 
+def is_path_segment(value: str) -> bool:
+    """A name the apiserver accepts for kinds validated only as a path segment (RBAC
+    objects: `system:node`, `kubeadm:cluster-admins`): not empty, `.` or `..`, no `/`
+    or `%`, and (riposte's own bound) printable ASCII of at most 253 characters."""
+    return (
+        0 < len(value) <= SUBDOMAIN_MAX
+        and value not in (".", "..")
+        and value.isascii()
+        and value.isprintable()
+        and not any(c in value for c in "/% ")
+    )
+
+
 def event_name(function: str, identity: str) -> str:
     """The audit Event of (function, alert identity): `riposte-<function>-<hash>`.
 

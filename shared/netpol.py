@@ -12,33 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shared import labels
+
 INGRESS = "Ingress"
 EGRESS = "Egress"
-
-
-def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """A LabelSelector (matchLabels and matchExpressions) against a pod's labels.
-
-    An empty selector selects every pod; a missing one, in a NetworkPolicy, too.
-    """
-    selector = selector or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.get("matchExpressions") or []:
-        key, operator = expression.get("key", ""), expression.get("operator", "")
-        values = expression.get("values") or []
-        if operator == "In" and labels.get(key) not in values:
-            return False
-        if operator == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if operator == "Exists" and key not in labels:
-            return False
-        if operator == "DoesNotExist" and key in labels:
-            return False
-        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            return False  # the apiserver rejects unknown operators; never assume a match
-    return True
 
 
 def policy_types(policy: Mapping[str, Any]) -> set[str]:
@@ -51,10 +28,10 @@ def policy_types(policy: Mapping[str, Any]) -> set[str]:
     return {INGRESS, EGRESS} if spec.get("egress") else {INGRESS}
 
 
-def allowed_directions(policy: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
+def allowed_directions(policy: Mapping[str, Any], pod_labels: Mapping[str, str]) -> list[str]:
     """The directions in which `policy` selects the pod and allows it some traffic."""
     spec = policy.get("spec") or {}
-    if not selects(spec.get("podSelector"), labels):
+    if not labels.selects(spec.get("podSelector"), pod_labels):
         return []
     governed = policy_types(policy)
     found = []
@@ -66,7 +43,7 @@ def allowed_directions(policy: Mapping[str, Any], labels: Mapping[str, str]) -> 
 
 
 def still_allowing(
-    policies: list[Mapping[str, Any]], labels: Mapping[str, str], *, own: str
+    policies: list[Mapping[str, Any]], pod_labels: Mapping[str, str], *, own: str
 ) -> dict[str, list[str]]:
     """Other policies (not `own`) that still allow the pod traffic: name -> directions."""
     found = {}
@@ -74,6 +51,6 @@ def still_allowing(
         name = policy.get("metadata", {}).get("name", "")
         if name == own:
             continue
-        if directions := allowed_directions(policy, labels):
+        if directions := allowed_directions(policy, pod_labels):
             found[name] = directions
     return found

@@ -4,7 +4,9 @@ Answers:  Falco k8s_audit rule "Create/Modify Configmap With Private Credentials
           (RIPOSTE_RULES; minimum priority Warning, RIPOSTE_MIN_PRIORITY).
 Reads:    output_fields ka.target.namespace (added by deploy/falco's append_output),
           ka.target.name or ka.req.configmap.name, ka.target.resource.
-Verifies: the live ConfigMap still holds one of the rule's credential markers.
+Verifies: the audited write succeeded (ka.response.code 2xx; ka.resp.uid, when the audit
+          policy logs ConfigMap responses, is this very ConfigMap), and the live ConfigMap
+          still holds one of the rule's credential markers.
 Acts:     copies it into a Secret in riposte's namespace, then deletes exactly the
           object verified (uid + resourceVersion preconditions).
 Verbs:    those of every acting function (shared/acting/catalogue.py) and configmaps
@@ -83,7 +85,15 @@ SPEC = Spec(
     rules=(RULE,),
     min_priority=Priority.WARNING,
     sources=("k8s_audit",),
-    fields=("ka.target.namespace", "ka.target.name", "ka.req.configmap.name", "ka.target.resource"),
+    fields=(
+        "ka.target.namespace",
+        "ka.target.name",
+        "ka.req.configmap.name",
+        "ka.target.resource",
+        "ka.verb",
+        "ka.response.code",
+        "ka.resp.uid",
+    ),
     target=targets.configmap,
     verify=verify,
     act=act,

@@ -5,7 +5,8 @@ Answers:  Falco rules "Terminal shell in container" (syscall), "Attach/Exec Pod"
           (RIPOSTE_RULES; minimum priority Notice, RIPOSTE_MIN_PRIORITY).
 Reads:    syscall: output_fields k8s.pod.name, k8s.ns.name; k8s_audit: ka.target.name or
           ka.resp.name, ka.target.namespace, ka.target.resource.
-Verifies: the pod exists, is not riposte's own, is not on the host network.
+Verifies: the pod exists and is not on the host network; for the pod-create rules, the
+          audited create succeeded and made this very pod (ka.response.code, ka.resp.uid).
 Acts:     creates one NetworkPolicy named from the pod's uid that denies all its traffic,
           then labels exactly that pod (uid precondition); `partial` when other policies
           still allow it traffic (NetworkPolicies add up).
@@ -37,7 +38,6 @@ RULES = (
     "Create Sensitive Mount Pod",
 )
 QUARANTINE_LABEL = "riposte.io/quarantine"  # value: the pod's uid (names outgrow 63 characters)
-OWN_PODS_LABEL = ("app.kubernetes.io/part-of", "riposte")
 ALLOW_DNS = config.Flag(
     "RIPOSTE_ISOLATE_ALLOW_DNS",
     doc="isolate-pod only: the quarantine still allows DNS (UDP/TCP 53 to `k8s-app: kube-dns` pods); "
@@ -133,8 +133,6 @@ def verify(facts: Facts) -> Verdict[Quarantine]:
     pod, allow_dns = facts.object, ALLOW_DNS.of(facts.settings)
     labels: dict[str, str] = pod["metadata"].get("labels") or {}
     uid: str = pod["metadata"]["uid"]
-    if labels.get(OWN_PODS_LABEL[0]) == OWN_PODS_LABEL[1]:
-        return Refusal("pod is one of riposte's own")
     if (pod.get("spec") or {}).get("hostNetwork"):
         return Refusal("hostNetwork pod: a NetworkPolicy cannot isolate it")
     wanted = quarantine_policy(pod, allow_dns=allow_dns)
@@ -201,8 +199,21 @@ SPEC = Spec(
     rules=RULES,
     min_priority=Priority.NOTICE,
     sources=("syscall", "k8s_audit"),
-    fields=("k8s.pod.name", "k8s.ns.name", "ka.target.name", "ka.resp.name", "ka.target.namespace"),
+    fields=(
+        "k8s.pod.name",
+        "k8s.ns.name",
+        "k8s.pod.uid",
+        "ka.target.name",
+        "ka.resp.name",
+        "ka.target.namespace",
+        "ka.target.resource",
+        "ka.target.subresource",
+        "ka.verb",
+        "ka.response.code",
+        "ka.resp.uid",
+    ),
     target=targets.pod,
+    creates=("Create Privileged Pod", "Create Sensitive Mount Pod"),
     verify=verify,
     act=act,
     reads={"policies": policies},

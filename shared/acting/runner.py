@@ -1,8 +1,9 @@
 """The acting story, once (DESIGN.md §6, §11): every acting function's `handle`.
 
-    parse → match → target → protected namespace → live read (one concurrent round) →
-    already recorded? → exempt? → verify (the spec's, pure) → dry-run → budget →
-    act (the spec's) → record (Event, reply, result sink, log line)
+    parse → match → target → protected namespace → did the audited request succeed? →
+    live read (one concurrent round) → already recorded? → the object the alert is
+    about? → exempt? → verify (the spec's, pure) → dry-run → budget → act (the spec's) →
+    record (Event, reply, result sink, log line)
 
 Kubernetes errors are mapped here and nowhere else:
 - the target is not found, before or while acting: the spec's `gone` hook (say,
@@ -27,7 +28,8 @@ import flask.typing
 import functions_framework
 
 from shared import config, endpoint, errors, policy, webhook
-from shared.acting import budget, copies, exemptions, live, record
+from shared.acting import budget, copies, exemptions, live, provenance, record
+from shared.acting.settings import RUNNER_SETTINGS
 from shared.acting.spec import Context, Facts, Failed, Plan, Refusal, Settled, Spec
 from shared.action import ActionResult, AlertSummary, Outcome
 from shared.intake import Delivery
@@ -53,7 +55,7 @@ def load_settings(spec: Spec[Any], environ: Mapping[str, str] | None = None) -> 
         rules=spec.rules,
         min_priority=spec.min_priority,
         sources=spec.sources,
-        declared=spec.settings,
+        declared=(*RUNNER_SETTINGS, *spec.settings),
         environ=env,
     )
 
@@ -118,6 +120,8 @@ class Runner:
             reason := policy.protected_namespace(settings, target.namespace)
         ):
             return Outcome.REFUSED, reason, _EMPTY
+        if reason := provenance.request_failed(alert, creates=spec.creates):
+            return Outcome.REFUSED, reason, _EMPTY
         try:
             state = live.read(kube, deadline, settings, target, identity=alert.identity, reads=spec.reads)
             if state.recorded:
@@ -128,7 +132,7 @@ class Runner:
                 if obj is None:
                     return self._gone(context)
                 facts = Facts(alert, target, obj, state.namespace, state.extra, settings)
-                if reason := exemptions.exempt(facts):
+                if reason := provenance.not_the_object(alert, target, obj) or exemptions.exempt(facts):
                     return Outcome.REFUSED, reason, _EMPTY
                 verdict = spec.verify(facts)
                 if isinstance(verdict, Refusal):

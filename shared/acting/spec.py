@@ -140,6 +140,9 @@ class Spec(Generic[P]):
     gone: Callable[[Context], tuple[Outcome, str, Mapping[str, Any]] | None] | None = None
     # This alert was acted on before: the details to repeat (say, where the copy is).
     recall: Callable[[Context], tuple[str, Mapping[str, Any]]] | None = None
+    # k8s_audit rules whose alert is about the request that created the target: the live
+    # object's uid must equal ka.resp.uid (shared/acting/provenance.py).
+    creates: tuple[str, ...] = ()
     requires_rules: bool = False  # no default rules: RIPOSTE_RULES must be set to start
     reversible: bool = False  # undo can reverse what it does (README, notify's Undo)
 

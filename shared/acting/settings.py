@@ -1,0 +1,85 @@
+"""The acting runner's own settings, declared like a function's (config.Setting), read once
+at start: a bad value refuses to start.
+
+RIPOSTE_EXEMPT, a JSON list of exemptions that riposte's deployer writes (not the actor an
+alert is about, who cannot edit riposte's configuration):
+
+    [{"kind": "Pod", "namespace": "shop", "name": "payments-0"},
+     {"kind": "ClusterRoleBinding", "name": "ci-admin"},
+     {"kind": "Pod", "selector": {"matchLabels": {"app": "vault"}}},
+     {"kind": "ConfigMap", "namespace": "legacy", "selector": {"matchExpressions":
+        [{"key": "team", "operator": "In", "values": ["payments"]}]}}]
+
+An exact name (with its namespace, for namespaced kinds) exempts that object; a selector
+exempts the objects of that kind (in `namespace`, when given) whose labels it matches,
+but only for alerts that are not about the request that wrote those labels (§15).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shared import config, labels, names
+from shared.kube import resources
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """One RIPOSTE_EXEMPT entry."""
+
+    kind: str
+    namespace: str | None
+    name: str | None
+    selector: dict[str, Any] | None
+
+
+def parse_exemptions(text: str) -> tuple[Exemption, ...]:
+    """RIPOSTE_EXEMPT's JSON list; ValueError saying which entry is wrong and why."""
+    try:
+        entries = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"must be a JSON list of exemptions: {exc}") from None
+    if not isinstance(entries, list):
+        raise ValueError("must be a JSON list of exemptions")
+    return tuple(_exemption(number, entry) for number, entry in enumerate(entries, 1))
+
+
+def _exemption(number: int, entry: object) -> Exemption:
+    where = f"entry {number}"
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where} must be an object with kind and a name or selector")
+    unknown = set(entry) - {"kind", "namespace", "name", "selector"}
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+    kind = entry.get("kind")
+    if not isinstance(kind, str) or kind not in resources.RESOURCES:
+        raise ValueError(f"{where}: kind must be one of {', '.join(sorted(resources.RESOURCES))}")
+    namespaced = resources.of(kind).namespaced
+    namespace, name, selector = entry.get("namespace"), entry.get("name"), entry.get("selector")
+    if namespace is not None and (
+        not namespaced or not isinstance(namespace, str) or not names.is_dns_label(namespace)
+    ):
+        raise ValueError(f"{where}: namespace must be a namespace name, and only for namespaced kinds")
+    if name is None and selector is None:
+        raise ValueError(f"{where}: give a name or a selector")
+    if name is not None:
+        if not isinstance(name, str) or not names.is_path_segment(name):
+            raise ValueError(f"{where}: name must be an object name")
+        if namespaced and namespace is None:
+            raise ValueError(f"{where}: a {kind} name needs its namespace (exact names only)")
+    if selector is not None and (problem := labels.check_selector(selector)):
+        raise ValueError(f"{where}: {problem}")
+    return Exemption(kind=kind, namespace=namespace, name=name, selector=selector)
+
+
+EXEMPT: config.Setting[tuple[Exemption, ...]] = config.Setting(
+    "RIPOSTE_EXEMPT",
+    parse_exemptions,
+    (),
+    "objects never acted on, written by whoever deploys riposte: a JSON list of "
+    '`{"kind", "namespace", "name"}` (exact) or `{"kind", "namespace"?, "selector"}` (labels) '
+    'entries (README "Exemptions")',
+)
+RUNNER_SETTINGS: tuple[config.Setting[Any], ...] = (EXEMPT,)
