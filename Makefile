@@ -37,8 +37,13 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy --strict (pyproject.toml) over shared, devcluster, bench, demo and tests; then each
+# functions/*/main.py in a run of its own: they are all modules named `main`.
 typecheck: venv
 	$(BIN)/mypy
+	@for f in functions/*/main.py; do \
+	  $(BIN)/mypy --no-error-summary "$$f" || { echo "mypy: errors in $$f"; exit 1; }; \
+	done; echo "mypy: functions/*/main.py: no issues (one run each)"
 
 unit: venv
 	$(BIN)/pytest tests/unit

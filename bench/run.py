@@ -20,9 +20,9 @@ import subprocess
 import sys
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psutil
 import requests
@@ -52,14 +52,17 @@ def main() -> None:
         core = client.CoreV1Api(api)
         kubeconfig = plane.serviceaccount_kubeconfig("riposte", "delete-configmap")
         namespace = f"bench-{uuid.uuid4().hex[:6]}"
-        core.create_namespace({"metadata": {"name": namespace}})
+        core.create_namespace(cast(Any, {"metadata": {"name": namespace}}))
 
         with FunctionProcess(
             "delete-configmap", {"KUBECONFIG": str(kubeconfig), **UNBOUNDED}, workdir=plane.workdir
         ) as fn:
             fn.wait_ready()
             riposte_ms = warm_latency(core, fn, namespace)
-            as_sa = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
+            # kubernetes.config's loaders carry no annotations (kubernetes 37), unlike its client
+            as_sa = client.CoreV1Api(
+                config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
+            )
             raw_ms = raw_latency(core, as_sa, namespace)
             guarded_ms = raw_guarded_latency(core, as_sa, namespace)
             rows.append(
@@ -120,7 +123,9 @@ def warm_latency(core: client.CoreV1Api, fn: FunctionProcess, namespace: str) ->
     timings = []
     for i in range(WARM_RUNS + 5):
         name = f"warm-{i}"
-        core.create_namespaced_config_map(namespace, {"metadata": {"name": name}, "data": {"password": "x"}})
+        core.create_namespaced_config_map(
+            namespace, cast(Any, {"metadata": {"name": name}, "data": {"password": "x"}})
+        )
         alert = configmap_alert(namespace, name)
         started = time.perf_counter()
         response = session.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert))
@@ -137,7 +142,9 @@ def raw_latency(core: client.CoreV1Api, as_sa: client.CoreV1Api, namespace: str)
     timings = []
     for i in range(WARM_RUNS + 5):
         name = f"raw-{i}"
-        core.create_namespaced_config_map(namespace, {"metadata": {"name": name}, "data": {"password": "x"}})
+        core.create_namespaced_config_map(
+            namespace, cast(Any, {"metadata": {"name": name}, "data": {"password": "x"}})
+        )
         started = time.perf_counter()
         live = as_sa.read_namespaced_config_map(name, namespace)
         copy_delete_record(as_sa, namespace, live, tag="raw")
@@ -156,10 +163,10 @@ def raw_guarded_latency(core: client.CoreV1Api, as_sa: client.CoreV1Api, namespa
         for i in range(WARM_RUNS + 5):
             name = f"guarded-{i}"
             core.create_namespaced_config_map(
-                namespace, {"metadata": {"name": name}, "data": {"password": "x"}}
+                namespace, cast(Any, {"metadata": {"name": name}, "data": {"password": "x"}})
             )
             started = time.perf_counter()
-            reads = [
+            reads: list[Future[Any]] = [
                 pool.submit(as_sa.read_namespace, namespace),
                 pool.submit(as_sa.read_namespaced_config_map, name, namespace),
                 pool.submit(_absent, as_sa.read_namespaced_event, f"guarded-{uuid.uuid4().hex}", namespace),
@@ -176,20 +183,25 @@ def raw_guarded_latency(core: client.CoreV1Api, as_sa: client.CoreV1Api, namespa
 def copy_delete_record(as_sa: client.CoreV1Api, namespace: str, live: Any, *, tag: str) -> None:
     """The three writes of a delete: a copy, the delete with preconditions, an Event."""
     meta = live.metadata
-    as_sa.create_namespaced_secret("riposte", {"metadata": {"name": f"{tag}-copy-{meta.uid}"}, "data": {}})
+    as_sa.create_namespaced_secret(
+        "riposte", cast(Any, {"metadata": {"name": f"{tag}-copy-{meta.uid}"}, "data": {}})
+    )
     as_sa.delete_namespaced_config_map(
         meta.name,
         namespace,
-        body={"preconditions": {"uid": meta.uid, "resourceVersion": meta.resource_version}},
+        body=cast(Any, {"preconditions": {"uid": meta.uid, "resourceVersion": meta.resource_version}}),
     )
     as_sa.create_namespaced_event(
         namespace,
-        {
-            "metadata": {"name": f"{tag}-{meta.uid}"},
-            "involvedObject": {"kind": "ConfigMap", "namespace": namespace, "name": meta.name},
-            "reason": "Bench",
-            "message": tag,
-        },
+        cast(
+            Any,
+            {
+                "metadata": {"name": f"{tag}-{meta.uid}"},
+                "involvedObject": {"kind": "ConfigMap", "namespace": namespace, "name": meta.name},
+                "reason": "Bench",
+                "message": tag,
+            },
+        ),
     )
 
 
@@ -203,7 +215,9 @@ def _absent(read: Any, *args: str) -> None:
 
 def cold_start(core: client.CoreV1Api, kubeconfig: Path, namespace: str, workdir: Path) -> float:
     name = f"cold-{uuid.uuid4().hex[:6]}"
-    core.create_namespaced_config_map(namespace, {"metadata": {"name": name}, "data": {"password": "x"}})
+    core.create_namespaced_config_map(
+        namespace, cast(Any, {"metadata": {"name": name}, "data": {"password": "x"}})
+    )
     alert = configmap_alert(namespace, name)
     started = time.perf_counter()
     with FunctionProcess(
@@ -226,7 +240,7 @@ def burst(core: client.CoreV1Api, fn: FunctionProcess, namespace: str) -> tuple[
     """1,000 distinct seed alerts at concurrency 16: all must act; latency per request."""
     for i in range(BURST):
         core.create_namespaced_config_map(
-            namespace, {"metadata": {"name": f"burst-{i}"}, "data": {"password": "x"}}
+            namespace, cast(Any, {"metadata": {"name": f"burst-{i}"}, "data": {"password": "x"}})
         )
     alerts = [configmap_alert(namespace, f"burst-{i}") for i in range(BURST)]
     sessions = [requests.Session() for _ in range(BURST_CONCURRENCY)]

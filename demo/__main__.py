@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any, cast
 
 import requests
 from kubernetes import client
@@ -72,7 +73,7 @@ def main() -> None:
                 detail(f"{fn.name:17} {fn.url}  (functions-framework --target handle, one process each)")
             detail("tokens minted with the TokenRequest API; notify has no Kubernetes access at all")
             namespace = f"demo-shop-{uuid.uuid4().hex[:4]}"
-            core.create_namespace({"metadata": {"name": namespace}})
+            core.create_namespace(cast(Any, {"metadata": {"name": namespace}}))
             seed(core, acting["delete-configmap"], notify, namespace)
             shell(plane, core, acting["isolate-pod"], notify, namespace)
             notifications(sink)
@@ -82,7 +83,7 @@ def main() -> None:
     print(f"\n{GREEN}Done: functions and control plane stopped, nothing left running.{RESET}")
 
 
-def deliver(fn: FunctionProcess, notify: FunctionProcess, alert: dict) -> requests.Response:
+def deliver(fn: FunctionProcess, notify: FunctionProcess, alert: dict[str, Any]) -> requests.Response:
     """What Falcosidekick's cloudevents output sends, to the function and to notify."""
     requests.post(notify.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30)
     return requests.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30)
@@ -92,8 +93,9 @@ def seed(core: client.CoreV1Api, fn: FunctionProcess, notify: FunctionProcess, n
     step(4, "Scenario 1: someone writes AWS credentials into a ConfigMap")
     detail(f"kubectl create configmap aws-creds --from-literal aws_access_key_id=AKES20LNOA -n {namespace}")
     created = core.create_namespaced_config_map(
-        namespace, {"metadata": {"name": "aws-creds"}, "data": {"aws_access_key_id": "AKES20LNOA"}}
+        namespace, cast(Any, {"metadata": {"name": "aws-creds"}, "data": {"aws_access_key_id": "AKES20LNOA"}})
     )
+    assert created.metadata is not None
     detail(f"created {namespace}/aws-creds (uid {created.metadata.uid})")
     alert = configmap_alert(namespace, "aws-creds")
     headers = cloudevent_headers(alert)
@@ -113,14 +115,18 @@ def seed(core: client.CoreV1Api, fn: FunctionProcess, notify: FunctionProcess, n
         f"outcome: {GREEN}{reply['outcome']}{RESET}  reason: {reply['reason']}  ({reply['duration_ms']} ms)"
     )
     detail(f"verified live: credential keys {reply.get('credential_keys')} (values are never logged)")
-    gone = not any(c.metadata.name == "aws-creds" for c in core.list_namespaced_config_map(namespace).items)
+    gone = not any(
+        c.metadata is not None and c.metadata.name == "aws-creds"
+        for c in core.list_namespaced_config_map(namespace).items
+    )
     detail(f"ConfigMap {namespace}/aws-creds deleted: {gone}")
     copy_name = reply["copy"].split("/", 1)[1]
-    kept = json.loads(
-        base64.b64decode(core.read_namespaced_secret(copy_name, "riposte").data["configmap.json"])
-    )
+    copy = core.read_namespaced_secret(copy_name, "riposte").data
+    assert copy is not None
+    kept = json.loads(base64.b64decode(copy["configmap.json"]))
     detail(f"copy kept: Secret riposte/{copy_name} holding keys {sorted(kept['data'])}")
     for event in core.list_namespaced_event(namespace).items:
+        assert event.metadata is not None
         detail(f"Event {event.metadata.name}: {event.reason}")
     detail("its log line:")
     for line in fn.output().splitlines():
@@ -130,7 +136,8 @@ def seed(core: client.CoreV1Api, fn: FunctionProcess, notify: FunctionProcess, n
     step(6, "Falcosidekick redelivers the same alert; then a human restores the copy")
     again = requests.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30).json()
     detail(f"redelivery outcome: {again['outcome']} ({again['reason']}): acted at most once")
-    restored = core.create_namespaced_config_map(namespace, kept)
+    restored = core.create_namespaced_config_map(namespace, cast(Any, kept))
+    assert restored.metadata is not None
     detail(f"restored {namespace}/{restored.metadata.name} from the copy (README: 'Restoring a ConfigMap')")
     core.delete_namespaced_config_map("aws-creds", namespace)
     core.delete_namespaced_secret(copy_name, "riposte")
@@ -142,13 +149,14 @@ def shell(
     step(7, "Scenario 2: someone opens a shell in a container")
     pod = core.create_namespaced_pod(
         namespace,
-        {"metadata": {"name": "web-1", "labels": {"app": "web"}},
-         "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}},
+        cast(Any, {"metadata": {"name": "web-1", "labels": {"app": "web"}},
+                   "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}}),
     )  # fmt: skip
+    assert pod.metadata is not None
     core.create_namespaced_pod(
         namespace,
-        {"metadata": {"name": "web-2", "labels": {"app": "web"}},
-         "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}},
+        cast(Any, {"metadata": {"name": "web-2", "labels": {"app": "web"}},
+                   "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}}),
     )  # fmt: skip
     detail(f"pods web-1 and web-2 in {namespace}; kubectl exec -it web-1 -- bash")
     alert = shell_alert(namespace, "web-1")
@@ -157,15 +165,19 @@ def shell(
     )
     reply = deliver(fn, notify, alert).json()
     detail(f"isolate-pod outcome: {GREEN}{reply['outcome']}{RESET}  reason: {reply['reason']}")
-    labels = core.read_namespaced_pod("web-1", namespace).metadata.labels
-    detail(f"web-1 labels: {labels}  (web-2: {core.read_namespaced_pod('web-2', namespace).metadata.labels})")
+    web_1 = core.read_namespaced_pod("web-1", namespace).metadata
+    web_2 = core.read_namespaced_pod("web-2", namespace).metadata
+    assert web_1 is not None and web_2 is not None
+    detail(f"web-1 labels: {web_1.labels}  (web-2: {web_2.labels})")
     policy = client.NetworkingV1Api(core.api_client).read_namespaced_network_policy(
         f"riposte-quarantine-{pod.metadata.uid}", namespace
     )
+    meta, spec = policy.metadata, policy.spec
+    assert meta is not None and meta.owner_references and spec is not None and spec.pod_selector is not None
     detail(
-        f"NetworkPolicy {policy.metadata.name}: selects {policy.spec.pod_selector.match_labels}, "
-        f"policyTypes {policy.spec.policy_types}, no allow rules, "
-        f"owned by pod {policy.metadata.owner_references[0].name}"
+        f"NetworkPolicy {meta.name}: selects {spec.pod_selector.match_labels}, "
+        f"policyTypes {spec.policy_types}, no allow rules, "
+        f"owned by pod {meta.owner_references[0].name}"
     )
     step(8, "A human lifts the quarantine: hack/release-pod.sh")
     released = subprocess.run(

@@ -24,9 +24,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_SCRIPT = ROOT / "hack" / "build-apiserver.sh"
@@ -160,11 +163,15 @@ class ControlPlane:
 
     # -- access ----------------------------------------------------------------------
 
-    def client(self) -> Any:
+    def client(self) -> ApiClient:
         """A kubernetes ApiClient as the admin."""
         from kubernetes import config
 
-        return config.new_client_from_config(config_file=str(self.kubeconfig))
+        # kubernetes.config's loaders carry no annotations (kubernetes 37), unlike its client
+        api: ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(self.kubeconfig)
+        )
+        return api
 
     def serviceaccount_token(self, namespace: str, name: str, seconds: int = 3600) -> str:
         """A real bound ServiceAccount token from the TokenRequest API."""
@@ -175,8 +182,8 @@ class ControlPlane:
             spec=client.V1TokenRequestSpec(audiences=[ISSUER], expiration_seconds=seconds)
         )
         response = api.create_namespaced_service_account_token(name, namespace, request)
-        token: str = response.status.token
-        return token
+        assert response.status is not None and response.status.token is not None
+        return response.status.token
 
     def serviceaccount_kubeconfig(self, namespace: str, name: str) -> Path:
         """A kubeconfig that authenticates as the ServiceAccount namespace/name."""

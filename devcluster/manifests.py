@@ -12,11 +12,14 @@ import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from devcluster.controlplane import ROOT
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 KNATIVE = ROOT / "deploy" / "knative"
 # What the local apiserver serves without CRDs: riposte's namespace, RBAC and budget Leases.
@@ -67,7 +70,9 @@ def documents(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
                 yield doc
 
 
-def apply(api_client: Any, docs: Iterable[dict[str, Any]], kinds: frozenset[str] | None = None) -> list[str]:
+def apply(
+    api_client: ApiClient, docs: Iterable[dict[str, Any]], kinds: frozenset[str] | None = None
+) -> list[str]:
     """Create each object (of `kinds`, when given); an existing one is left as it is."""
     from kubernetes import utils
     from kubernetes.client.exceptions import ApiException
@@ -77,7 +82,8 @@ def apply(api_client: Any, docs: Iterable[dict[str, Any]], kinds: frozenset[str]
         if kinds is not None and doc["kind"] not in kinds:
             continue
         try:
-            utils.create_from_dict(api_client, doc)
+            # kubernetes.utils carries no annotations (kubernetes 37), unlike its client
+            utils.create_from_dict(api_client, doc)  # type: ignore[no-untyped-call]
         except utils.FailToCreateError as exc:
             if not all(isinstance(e, ApiException) and e.status == 409 for e in exc.api_exceptions):
                 raise

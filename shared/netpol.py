@@ -9,7 +9,7 @@ isolate-pod must say so (`partial`) instead of reporting the pod isolated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared import labels
@@ -43,7 +43,7 @@ def allowed_directions(policy: Mapping[str, Any], pod_labels: Mapping[str, str])
 
 
 def still_allowing(
-    policies: list[Mapping[str, Any]], pod_labels: Mapping[str, str], *, own: str
+    policies: Sequence[Mapping[str, Any]], pod_labels: Mapping[str, str], *, own: str
 ) -> dict[str, list[str]]:
     """Other policies (not `own`) that still allow the pod traffic: name -> directions."""
     found = {}

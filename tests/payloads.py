@@ -56,7 +56,7 @@ def check_teams(payload: dict[str, Any]) -> dict[str, Any]:
     assert set(attachment) == {"contentType", "contentUrl", "content"}
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
     assert attachment["contentUrl"] is None
-    card = attachment["content"]
+    card: dict[str, Any] = attachment["content"]
     assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
     assert card["type"] == "AdaptiveCard"
     assert card["version"] == "1.4"

@@ -10,15 +10,28 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import requests
+from kubernetes import client
 
-from tests.helpers import cloudevent_headers, configmap_alert, encode, redeliver_until_answered
+from devcluster.controlplane import ControlPlane
+from tests.conftest import Serve
+from tests.helpers import (
+    annotations_of,
+    cloudevent_headers,
+    configmap_alert,
+    encode,
+    meta,
+    redeliver_until_answered,
+)
 
 COUNT = 120
 
 
-def test_an_apiserver_outage_mid_burst_loses_nothing_and_acts_once(cluster, serve, core, namespace):
+def test_an_apiserver_outage_mid_burst_loses_nothing_and_acts_once(
+    cluster: ControlPlane, serve: Serve, core: client.CoreV1Api, namespace: str
+) -> None:
     fn = serve("delete-configmap", RIPOSTE_DEADLINE_SECONDS="1")
     for i in range(COUNT):
         core.create_namespaced_config_map(
@@ -27,7 +40,7 @@ def test_an_apiserver_outage_mid_burst_loses_nothing_and_acts_once(cluster, serv
     alerts = [configmap_alert(namespace, f"cm-{i}") for i in range(COUNT)]
     answered = threading.Semaphore(0)
 
-    def post(alert: dict) -> requests.Response:
+    def post(alert: dict[str, Any]) -> requests.Response:
         response = requests.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=60)
         answered.release()
         return response
@@ -45,7 +58,7 @@ def test_an_apiserver_outage_mid_burst_loses_nothing_and_acts_once(cluster, serv
     statuses = [r.status_code for r in responses]
     assert set(statuses) <= {200, 503}, statuses
     assert statuses.count(503) > 0, "the outage must have caught some requests"
-    names = {c.metadata.name for c in core.list_namespaced_config_map(namespace).items}
+    names = {meta(c).name for c in core.list_namespaced_config_map(namespace).items}
     for alert, response in zip(alerts, responses, strict=True):
         if response.status_code == 200:
             assert response.json()["outcome"] == "acted", response.json()["reason"]
@@ -64,7 +77,7 @@ def test_an_apiserver_outage_mid_burst_loses_nothing_and_acts_once(cluster, serv
     assert core.list_namespaced_config_map(namespace).items == []
     selector = f"riposte.io/copy-of=configmap,riposte.io/source-namespace={namespace}"
     kept = core.list_namespaced_secret("riposte", label_selector=selector).items
-    assert sorted(s.metadata.annotations["riposte.io/source-name"] for s in kept) == sorted(
+    assert sorted(annotations_of(s)["riposte.io/source-name"] for s in kept) == sorted(
         f"cm-{i}" for i in range(COUNT)
     )
     events = [e.involved_object.name for e in core.list_namespaced_event(namespace).items]

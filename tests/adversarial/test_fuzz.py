@@ -9,6 +9,7 @@ than random bytes: the same property must hold for them.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -51,7 +52,7 @@ def walk(headers: Headers, raw: bytes) -> None:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=st.binary(max_size=2048), content_type=CONTENT_TYPES, binary_mode=st.booleans())
-def test_any_bytes_end_in_a_4xx_or_a_valid_alert(raw, content_type, binary_mode):
+def test_any_bytes_end_in_a_4xx_or_a_valid_alert(raw: bytes, content_type: str, binary_mode: bool) -> None:
     headers = Headers({"Content-Type": content_type, "Authorization": "Bearer " + "f" * 20})
     if binary_mode:
         headers.update(
@@ -85,7 +86,9 @@ def test_any_bytes_end_in_a_4xx_or_a_valid_alert(raw, content_type, binary_mode)
     ),
     as_cloudevent=st.booleans(),
 )
-def test_mutated_real_alerts_end_in_a_4xx_or_a_valid_alert(base, top, fields, as_cloudevent):
+def test_mutated_real_alerts_end_in_a_4xx_or_a_valid_alert(
+    base: dict[str, Any], top: dict[str, Any], fields: dict[str, Any], as_cloudevent: bool
+) -> None:
     body = {**base, **top}
     if isinstance(body.get("output_fields"), dict):
         body["output_fields"] = {**body["output_fields"], **fields}
@@ -98,7 +101,7 @@ def test_mutated_real_alerts_end_in_a_4xx_or_a_valid_alert(base, top, fields, as
 
 @settings(max_examples=200, deadline=None)
 @given(text=st.text(max_size=60))
-def test_any_time_text_parses_or_is_not_an_alert(text):
+def test_any_time_text_parses_or_is_not_an_alert(text: str) -> None:
     try:
         value = alert_model.parse_time(text)
     except errors.NotAnAlert:

@@ -12,13 +12,24 @@ accepted where the server layer rejects (duplicate Content-Length).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from kubernetes import client
 
-from tests.helpers import cloudevent_headers, configmap_alert, encode, raw_exchange, shell_alert, sidekick
+from devcluster.controlplane import ControlPlane
+from devcluster.functions import FunctionProcess
+from tests.conftest import Serve
+from tests.helpers import (
+    cloudevent_headers,
+    configmap_alert,
+    encode,
+    meta,
+    raw_exchange,
+    shell_alert,
+    sidekick,
+)
 from tests.integration.fakesinks import FakeSink
 
 Alert = dict[str, object]
@@ -180,11 +191,16 @@ TARGET_FIELDS = {
 }
 
 
+def setting(name: str, value: object) -> Callable[[Alert], bytes]:
+    """The build of a case setting output field `name` to `value` (a typed `lambda a, v=v:`)."""
+    return lambda a: field(a, name, value)
+
+
 def target_cases(function: str) -> list[Case]:
     name_field, namespace_field = TARGET_FIELDS[function]
-    cases = [Case(f"{name_field} {label}", 422, lambda a, v=v: field(a, name_field, v)) for label, v in NAMES]
+    cases = [Case(f"{name_field} {label}", 422, setting(name_field, v)) for label, v in NAMES]
     cases += [
-        Case(f"{namespace_field} {label}", 422, lambda a, v=v: field(a, namespace_field, v))
+        Case(f"{namespace_field} {label}", 422, setting(namespace_field, v))
         for label, v in NAMES
         if label not in ("300 characters",)
     ]
@@ -199,13 +215,13 @@ FUNCTIONS = ["delete-configmap", "isolate-pod"]
 CORPUS = [(f, c) for f in FUNCTIONS for c in ENVELOPE_CASES + ALERT_CASES + target_cases(f)]
 
 
-def test_the_corpus_is_large_enough():
+def test_the_corpus_is_large_enough() -> None:
     assert len(CORPUS) >= 60
     assert all(c.status < 500 for _, c in CORPUS)
 
 
 @pytest.fixture(scope="module")
-def sentinel(core, cluster):
+def sentinel(core: client.CoreV1Api, cluster: ControlPlane) -> str:
     """A namespace holding what a wrongly accepted request would destroy."""
     namespace = "hostile-sentinel"
     core.create_namespace({"metadata": {"name": namespace}})
@@ -228,14 +244,16 @@ def valid_alert(function: str, namespace: str) -> Alert:
 
 def assert_unchanged(core: client.CoreV1Api, namespace: str) -> None:
     assert core.read_namespaced_config_map("aws-creds", namespace).data == {"aws_access_key_id": "AKES20LNOA"}
-    assert "riposte.io/quarantine" not in (core.read_namespaced_pod("web-1", namespace).metadata.labels or {})
-    assert [e.metadata.name for e in core.list_namespaced_event(namespace).items] == []
+    assert "riposte.io/quarantine" not in (meta(core.read_namespaced_pod("web-1", namespace)).labels or {})
+    assert [meta(e).name for e in core.list_namespaced_event(namespace).items] == []
     copies = core.list_namespaced_secret("riposte", label_selector=f"riposte.io/source-namespace={namespace}")
     assert copies.items == []
 
 
 @pytest.mark.parametrize(("function", "case"), CORPUS, ids=[f"{f}: {c.name}" for f, c in CORPUS])
-def test_hostile_input_gets_its_exact_status_and_changes_nothing(serve, core, sentinel, function, case):
+def test_hostile_input_gets_its_exact_status_and_changes_nothing(
+    serve: Serve, core: client.CoreV1Api, sentinel: str, function: str, case: Case
+) -> None:
     fn = serve(function)
     answer = raw_exchange(fn.port, case.build(valid_alert(function, sentinel)))
     assert answer.status == case.status, answer.body[:300]
@@ -247,7 +265,9 @@ def test_hostile_input_gets_its_exact_status_and_changes_nothing(serve, core, se
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_the_valid_alert_would_have_acted(serve, core, function, namespace):
+def test_the_valid_alert_would_have_acted(
+    serve: Serve, core: client.CoreV1Api, function: str, namespace: str
+) -> None:
     """The control: the same alert, unchanged, does act (so the corpus proves something)."""
     core.create_namespaced_config_map(
         namespace, {"metadata": {"name": "aws-creds"}, "data": {"password": "p"}}
@@ -271,7 +291,7 @@ NOTIFY_CORPUS = [
 
 
 @pytest.fixture(scope="module")
-def notify_with_sink(serve):
+def notify_with_sink(serve: Serve) -> Iterator[tuple[FunctionProcess, FakeSink]]:
     sink = FakeSink("webhook")
     try:
         yield serve("notify", RIPOSTE_WEBHOOK_URL=sink.url, RIPOSTE_MIN_PRIORITY="Debug"), sink
@@ -280,7 +300,9 @@ def notify_with_sink(serve):
 
 
 @pytest.mark.parametrize("case", NOTIFY_CORPUS, ids=[c.name for c in NOTIFY_CORPUS])
-def test_hostile_input_to_notify_gets_its_exact_status_and_sends_nothing(notify_with_sink, case):
+def test_hostile_input_to_notify_gets_its_exact_status_and_sends_nothing(
+    notify_with_sink: tuple[FunctionProcess, FakeSink], case: Case
+) -> None:
     fn, sink = notify_with_sink
     before = len(sink.received)
     answer = raw_exchange(fn.port, case.build(shell_alert("shop", "web-1")))
@@ -288,7 +310,7 @@ def test_hostile_input_to_notify_gets_its_exact_status_and_sends_nothing(notify_
     assert len(sink.received) == before
 
 
-def test_the_valid_alert_would_have_been_notified(notify_with_sink):
+def test_the_valid_alert_would_have_been_notified(notify_with_sink: tuple[FunctionProcess, FakeSink]) -> None:
     fn, sink = notify_with_sink
     before = len(sink.received)
     assert raw_exchange(fn.port, binary(shell_alert("shop", "web-1"))).status == 204

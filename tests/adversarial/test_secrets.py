@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import http.server
 import threading
+from collections.abc import Iterator
 
 import pytest
 import requests
+from kubernetes import client
 
+from devcluster.controlplane import ControlPlane
+from tests.conftest import Serve
 from tests.helpers import cloudevent_headers, configmap_alert, encode, shell_alert
 
 TOKEN = "tok.en-SECRET-0123456789abcdef"
@@ -33,14 +37,16 @@ class Sink(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def sink_url():
+def sink_url() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/{SINK_SECRET}"
     server.shutdown()
 
 
-def test_no_secret_appears_in_logs_replies_or_events(serve, core, namespace, sink_url, cluster):
+def test_no_secret_appears_in_logs_replies_or_events(
+    serve: Serve, core: client.CoreV1Api, namespace: str, sink_url: str, cluster: ControlPlane
+) -> None:
     env = {"RIPOSTE_TOKEN": TOKEN, "RIPOSTE_RESULT_URL": sink_url}
     delete_configmap, isolate_pod = serve("delete-configmap", **env), serve("isolate-pod", **env)
     core.create_namespaced_config_map(
@@ -88,12 +94,13 @@ def test_no_secret_appears_in_logs_replies_or_events(serve, core, namespace, sin
         output = fn.output()
         assert TOKEN not in output and SINK_SECRET not in output and CREDENTIAL not in output
     for event in core.list_namespaced_event(namespace).items:
+        assert event.message is not None
         assert TOKEN not in str(event) and CREDENTIAL not in event.message
     for copy in core.list_namespaced_secret("riposte", label_selector="riposte.io/copy-of=configmap").items:
         assert CREDENTIAL not in str(copy.metadata)
 
 
-def test_a_down_result_sink_is_a_503_that_does_not_name_the_url(serve, core, namespace):
+def test_a_down_result_sink_is_a_503_that_does_not_name_the_url(serve: Serve) -> None:
     """The alert names a protected namespace, so the refusal needs no API call: the sink
     (nothing listens on port 9) is the only thing that can fail, however slow the machine."""
     fn = serve(

@@ -11,10 +11,14 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import requests
+from kubernetes import client
 
-from tests.helpers import cloudevent_headers, configmap_alert, encode, shell_alert
+from devcluster.controlplane import ControlPlane
+from tests.conftest import Serve
+from tests.helpers import cloudevent_headers, configmap_alert, encode, name_of, shell_alert
 
 CONCURRENCY = 16
 
@@ -25,7 +29,7 @@ class Burst:
     redelivered: int  # sends whose kept-alive connection the server had already closed
 
 
-def burst(url: str, alerts: list[dict]) -> Burst:
+def burst(url: str, alerts: list[dict[str, Any]]) -> Burst:
     """POST every alert, 16 at a time, each thread over its own kept-alive connection.
 
     Like Falcosidekick and the broker (at-least-once senders), a send whose connection
@@ -35,15 +39,14 @@ def burst(url: str, alerts: list[dict]) -> Burst:
     redelivered = 0
     lock = threading.Lock()
 
-    def post(alert: dict) -> requests.Response:
+    def post(alert: dict[str, Any]) -> requests.Response:
         nonlocal redelivered
         if not hasattr(local, "session"):
             local.session = requests.Session()
+        session: requests.Session = local.session
         for attempt in range(3):
             try:
-                return local.session.post(
-                    url, data=encode(alert), headers=cloudevent_headers(alert), timeout=60
-                )
+                return session.post(url, data=encode(alert), headers=cloudevent_headers(alert), timeout=60)
             except requests.ConnectionError:
                 if attempt == 2:
                     raise
@@ -56,16 +59,18 @@ def burst(url: str, alerts: list[dict]) -> Burst:
     return Burst(responses, redelivered)
 
 
-def riposte_events(core, namespace):
-    return [e for e in core.list_namespaced_event(namespace).items if e.metadata.name.startswith("riposte-")]
+def riposte_events(core: client.CoreV1Api, namespace: str) -> list[client.CoreV1Event]:
+    return [e for e in core.list_namespaced_event(namespace).items if name_of(e).startswith("riposte-")]
 
 
-def copies_in(core, namespace):
+def copies_in(core: client.CoreV1Api, namespace: str) -> list[client.V1Secret]:
     selector = f"riposte.io/copy-of=configmap,riposte.io/source-namespace={namespace}"
     return core.list_namespaced_secret("riposte", label_selector=selector).items
 
 
-def test_the_same_alert_a_thousand_times_acts_once(serve, core, namespace):
+def test_the_same_alert_a_thousand_times_acts_once(
+    serve: Serve, core: client.CoreV1Api, namespace: str
+) -> None:
     fn = serve("delete-configmap", RIPOSTE_DEADLINE_SECONDS="30")
     core.create_namespaced_config_map(
         namespace, {"metadata": {"name": "aws-creds"}, "data": {"password": "p"}}
@@ -80,7 +85,9 @@ def test_the_same_alert_a_thousand_times_acts_once(serve, core, namespace):
     assert len(copies_in(core, namespace)) == 1
 
 
-def test_a_thousand_distinct_alerts_all_act_with_their_copies(serve, core, namespace):
+def test_a_thousand_distinct_alerts_all_act_with_their_copies(
+    serve: Serve, core: client.CoreV1Api, namespace: str
+) -> None:
     fn = serve("delete-configmap", RIPOSTE_DEADLINE_SECONDS="30")
     for i in range(1000):
         core.create_namespaced_config_map(
@@ -98,7 +105,9 @@ def test_a_thousand_distinct_alerts_all_act_with_their_copies(serve, core, names
     assert len(riposte_events(core, namespace)) == 1000
 
 
-def test_the_same_shell_alert_a_thousand_times_isolates_once(serve, core, namespace, cluster):
+def test_the_same_shell_alert_a_thousand_times_isolates_once(
+    serve: Serve, core: client.CoreV1Api, namespace: str, cluster: ControlPlane
+) -> None:
     from kubernetes import client
 
     fn = serve("isolate-pod", RIPOSTE_DEADLINE_SECONDS="30")

@@ -30,7 +30,7 @@ from shared import config, outcome, targets
 from shared.priority import Priority
 from tests.deploy.conftest import Doc
 from tests.deploy.test_knative import settings
-from tests.helpers import cloudevent_headers, configmap_alert, encode, shell_alert
+from tests.helpers import cloudevent_headers, configmap_alert, encode, labels_of, meta, shell_alert
 from tests.integration.fakesinks import FakeSink
 
 
@@ -55,7 +55,7 @@ def seed_configmap_is_deleted_with_a_copy(fn: Deployed) -> None:
         fn.namespace,
         {"metadata": {"name": "aws-creds"}, "data": {"aws_access_key_id": "AKES20LNOA"}},
     )
-    uid = fn.core.read_namespaced_config_map("aws-creds", fn.namespace).metadata.uid
+    uid = meta(fn.core.read_namespaced_config_map("aws-creds", fn.namespace)).uid
     answer = fn.deliver(configmap_alert(fn.namespace, "aws-creds"))
     assert answer.status_code == 200, answer.text
     assert answer.headers["Ce-Type"] == "riposte.action.v1"
@@ -63,7 +63,7 @@ def seed_configmap_is_deleted_with_a_copy(fn: Deployed) -> None:
     with pytest.raises(client.ApiException) as gone:
         fn.core.read_namespaced_config_map("aws-creds", fn.namespace)
     assert gone.value.status == 404
-    assert fn.core.read_namespaced_secret(f"riposte-cm-{uid}", "riposte").metadata.name
+    assert meta(fn.core.read_namespaced_secret(f"riposte-cm-{uid}", "riposte")).name
 
 
 def shell_in_a_container_isolates_the_pod(fn: Deployed) -> None:
@@ -75,11 +75,12 @@ def shell_in_a_container_isolates_the_pod(fn: Deployed) -> None:
     answer = fn.deliver(shell_alert(fn.namespace, "web-1"))
     assert answer.status_code == 200, answer.text
     assert answer.json()["outcome"] == "acted", answer.json()
-    labels = fn.core.read_namespaced_pod("web-1", fn.namespace).metadata.labels
-    assert labels["riposte.io/quarantine"] == pod.metadata.uid
+    labels = labels_of(fn.core.read_namespaced_pod("web-1", fn.namespace))
+    assert labels["riposte.io/quarantine"] == meta(pod).uid
     policy = client.NetworkingV1Api(fn.core.api_client).read_namespaced_network_policy(
-        f"riposte-quarantine-{pod.metadata.uid}", fn.namespace
+        f"riposte-quarantine-{meta(pod).uid}", fn.namespace
     )
+    assert policy.spec is not None and policy.spec.policy_types is not None
     assert sorted(policy.spec.policy_types) == ["Egress", "Ingress"]
 
 
@@ -124,7 +125,9 @@ class Fleet:
 
 
 @pytest.fixture(scope="module")
-def deployed(plane: ControlPlane, knative: list[Doc], tmp_path_factory) -> Iterator[Fleet]:
+def deployed(
+    plane: ControlPlane, knative: list[Doc], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Fleet]:
     """Each function of ACTIONS, started once with its deployed configuration."""
     workdir: Path = tmp_path_factory.mktemp("deployed")
     token = secrets.token_urlsafe(24)
@@ -148,13 +151,17 @@ def deployed(plane: ControlPlane, knative: list[Doc], tmp_path_factory) -> Itera
 
 
 @pytest.mark.parametrize(("function", "action"), ACTIONS, ids=[f"{f}-{a.__name__}" for f, a in ACTIONS])
-def test_function_as_deployed_acts_as_its_serviceaccount(plane, deployed, namespace, function, action):
+def test_function_as_deployed_acts_as_its_serviceaccount(
+    plane: ControlPlane, deployed: Fleet, namespace: str, function: str, action: Callable[[Deployed], None]
+) -> None:
     process = deployed.processes[function]
     action(Deployed(process, deployed.token, client.CoreV1Api(plane.client()), namespace))
 
 
 @pytest.mark.parametrize("function", dict(ACTIONS))
-def test_function_as_deployed_refuses_a_sender_without_the_token(deployed, namespace, function):
+def test_function_as_deployed_refuses_a_sender_without_the_token(
+    deployed: Fleet, namespace: str, function: str
+) -> None:
     alert = configmap_alert(namespace, "anything")
     url = deployed.processes[function].url
     answer = requests.post(url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30)

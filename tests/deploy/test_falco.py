@@ -37,7 +37,7 @@ def from_secret(env: list[Doc], name: str) -> Doc:
     return ref
 
 
-def test_cloudevents_output_goes_to_the_broker_of_deploy_knative(knative):
+def test_cloudevents_output_goes_to_the_broker_of_deploy_knative(knative: list[Doc]) -> None:
     cloudevents = values()["falcosidekick"]["config"]["cloudevents"]
     assert cloudevents["address"] == BROKER_URL
     (broker,) = [doc for doc in knative if doc["kind"] == "Broker"]
@@ -47,7 +47,7 @@ def test_cloudevents_output_goes_to_the_broker_of_deploy_knative(knative):
     assert cloudevents["minimumpriority"] == "notice"
 
 
-def test_sender_token_comes_from_a_secret_holding_the_whole_extension():
+def test_sender_token_comes_from_a_secret_holding_the_whole_extension() -> None:
     sidekick = values()["falcosidekick"]
     assert sidekick["enabled"] is True
     ref = from_secret(sidekick["config"]["extraEnv"], "CLOUDEVENTS_EXTENSIONS")
@@ -57,7 +57,7 @@ def test_sender_token_comes_from_a_secret_holding_the_whole_extension():
     assert "extension" not in sidekick["config"]["cloudevents"]
 
 
-def test_k8saudit_plugin_is_loaded_with_its_rules():
+def test_k8saudit_plugin_is_loaded_with_its_rules() -> None:
     falco = values()["falco"]
     plugins = {plugin["name"]: plugin for plugin in falco["plugins"]}
     assert set(falco["load_plugins"]) == {"k8saudit", "json"} <= set(plugins)
@@ -70,7 +70,7 @@ def test_k8saudit_plugin_is_loaded_with_its_rules():
     assert any(ref.startswith("falco-rules:") for ref in refs)
 
 
-def test_append_output_keeps_suggested_output_and_adds_the_namespace_for_k8s_audit():
+def test_append_output_keeps_suggested_output_and_adds_the_namespace_for_k8s_audit() -> None:
     assert values()["falco"]["append_output"] == [
         {"suggested_output": True},
         {"match": {"source": "k8s_audit"}, "extra_fields": ["ka.target.namespace"]},
@@ -88,7 +88,7 @@ def webhook_server() -> str:
     return server
 
 
-def test_audit_webhook_reaches_the_plugin_through_the_chart_service():
+def test_audit_webhook_reaches_the_plugin_through_the_chart_service() -> None:
     server = urlsplit(webhook_server())
     plugin = {p["name"]: p for p in values()["falco"]["plugins"]}["k8saudit"]
     listen = urlsplit(plugin["open_params"])
@@ -100,7 +100,7 @@ def test_audit_webhook_reaches_the_plugin_through_the_chart_service():
     assert server.path == listen.path == "/k8s-audit"
 
 
-def test_k3s_server_arguments_name_the_policy_the_webhook_and_a_short_batch_wait():
+def test_k3s_server_arguments_name_the_policy_the_webhook_and_a_short_batch_wait() -> None:
     args = yaml.safe_load((FALCO / "k3s" / "config.yaml").read_text())["kube-apiserver-arg"]
     flags = dict(arg.split("=", 1) for arg in args)
     assert flags["audit-policy-file"].endswith("/audit-policy.yaml")
@@ -108,7 +108,7 @@ def test_k3s_server_arguments_name_the_policy_the_webhook_and_a_short_batch_wait
     assert flags["audit-webhook-batch-max-wait"] == "5s"
 
 
-def test_audit_policy_parses_and_never_logs_secret_bodies():
+def test_audit_policy_parses_and_never_logs_secret_bodies() -> None:
     policy = yaml.safe_load((FALCO / "k3s" / "audit-policy.yaml").read_text())
     assert (policy["apiVersion"], policy["kind"]) == ("audit.k8s.io/v1", "Policy")
     levels = {"None", "Metadata", "Request", "RequestResponse"}
@@ -132,14 +132,14 @@ def test_audit_policy_parses_and_never_logs_secret_bodies():
 
 
 @pytest.mark.parametrize("name", ["values.yaml", "values-openfaas.yaml"])
-def test_minimum_priorities_are_falco_priorities(name):
+def test_minimum_priorities_are_falco_priorities(name: str) -> None:
     config = values(name)["falcosidekick"]["config"]
     for output in ("cloudevents", "webhook"):
         if output in config:
             assert config[output]["minimumpriority"] in PRIORITIES
 
 
-def test_openfaas_overlay_sends_each_tokened_output_to_a_function_of_the_stack():
+def test_openfaas_overlay_sends_each_tokened_output_to_a_function_of_the_stack() -> None:
     stack = yaml.safe_load((DEPLOY / "openfaas" / "stack.yml").read_text())["functions"]
     config = values("values-openfaas.yaml")["falcosidekick"]["config"]
     targets = {}

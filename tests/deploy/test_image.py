@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devcluster.controlplane import ROOT
+from devcluster.controlplane import ROOT, ControlPlane
 from devcluster.functions import FunctionError, FunctionProcess
 from tests.helpers import cloudevent_headers, configmap_alert, encode
 
@@ -53,7 +53,9 @@ def dockerfile() -> Recipe:
             continue
         keyword, rest = line.split(None, 1)
         if keyword == "ENV":
-            env.update(pair.split("=", 1) for pair in rest.split())
+            for pair in rest.split():
+                key, value = pair.split("=", 1)
+                env[key] = value
         else:
             instructions[keyword] = rest.strip()
     return Recipe(env, json.loads(instructions.pop("CMD")), instructions)
@@ -76,7 +78,7 @@ def read_only_root(argv: list[str]) -> list[str]:
     return [unshare, "--mount", "--propagation", "private", "--", "sh", "-c", READ_ONLY, "sh", *argv]
 
 
-def test_dockerfile_is_the_recipe_the_deploy_relies_on():
+def test_dockerfile_is_the_recipe_the_deploy_relies_on() -> None:
     recipe = dockerfile()
     env, found = recipe.env, recipe.instructions
     assert found["FROM"] == "python:3.11-slim"
@@ -92,7 +94,7 @@ def test_dockerfile_is_the_recipe_the_deploy_relies_on():
     )
 
 
-def test_the_root_filesystem_really_is_read_only_there():
+def test_the_root_filesystem_really_is_read_only_there() -> None:
     probe = ROOT / f".ro-probe-{os.getpid()}"
     result = subprocess.run(
         read_only_root(["touch", str(probe)]), capture_output=True, text=True, check=False
@@ -116,7 +118,7 @@ def serve(env: dict[str, str], workdir: Path) -> FunctionProcess:
 
 
 @pytest.fixture(scope="module")
-def served(plane, tmp_path_factory) -> Iterator[FunctionProcess]:
+def served(plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FunctionProcess]:
     workdir = tmp_path_factory.mktemp("image")
     (workdir / "token").write_text(f"{TOKEN}\n")
     env = image_env(
@@ -130,13 +132,15 @@ def served(plane, tmp_path_factory) -> Iterator[FunctionProcess]:
         server.stop()
 
 
-def test_the_image_command_answers_the_health_probes(served):
+def test_the_image_command_answers_the_health_probes(served: FunctionProcess) -> None:
     for path in ("/_/health", "/_/ready"):
         answer = requests.get(served.url + path, timeout=5)
         assert answer.status_code == 200 and answer.json() == {"status": "ok"}, path
 
 
-def test_the_image_command_acts_and_writes_nothing_outside_dev_shm(served, plane, namespace):
+def test_the_image_command_acts_and_writes_nothing_outside_dev_shm(
+    served: FunctionProcess, plane: ControlPlane, namespace: str
+) -> None:
     from kubernetes import client
 
     core = client.CoreV1Api(plane.client())
@@ -151,7 +155,7 @@ def test_the_image_command_acts_and_writes_nothing_outside_dev_shm(served, plane
     assert not re.search(r"Read-only file system|\[ERROR\]|Traceback", output), output
 
 
-def test_without_a_writable_tmpdir_the_same_command_dies(tmp_path):
+def test_without_a_writable_tmpdir_the_same_command_dies(tmp_path: Path) -> None:
     env = image_env()
     del env["TMPDIR"]
     server = serve(env, tmp_path)

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from devcluster.controlplane import ControlPlane
 from shared import config, errors
 from shared.priority import Priority
 from tests.deploy.conftest import Doc, run_kubectl
@@ -30,7 +31,12 @@ ACTING = ("delete-configmap", "isolate-pod")
 NOTIFY_PRIORITIES = ("Warning", "Error", "Critical", "Alert", "Emergency")
 FALCO_TYPE = "falco.rule.output.v1"
 RESULT_TYPE = "riposte.action.v1"
-DELIVERY = {"retry": 8, "backoffPolicy": "exponential", "backoffDelay": "PT1S", "format": "binary"}
+DELIVERY: dict[str, Any] = {
+    "retry": 8,
+    "backoffPolicy": "exponential",
+    "backoffDelay": "PT1S",
+    "format": "binary",
+}
 NOTIFY_REF = {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "notify"}
 TRIGGER_SPEC_KEYS = {"broker", "filter", "subscriber", "delivery"}
 DELIVERY_KEYS = {"retry", "backoffPolicy", "backoffDelay", "format", "deadLetterSink"}
@@ -49,7 +55,8 @@ def services(docs: list[Doc]) -> dict[str, Doc]:
 
 
 def container(service: Doc) -> dict[str, Any]:
-    (only,) = service["spec"]["template"]["spec"]["containers"]
+    containers: list[dict[str, Any]] = service["spec"]["template"]["spec"]["containers"]
+    (only,) = containers
     return only
 
 
@@ -73,7 +80,9 @@ def triggers_of(docs: list[Doc], function: str) -> list[Doc]:
 # -- the real apiserver --------------------------------------------------------------
 
 
-def test_every_object_passes_server_dry_run_with_strict_validation(plane, kubectl, knative):
+def test_every_object_passes_server_dry_run_with_strict_validation(
+    plane: ControlPlane, kubectl: str, knative: list[Doc]
+) -> None:
     result = run_kubectl(
         plane,
         kubectl,
@@ -96,7 +105,9 @@ def test_every_object_passes_server_dry_run_with_strict_validation(plane, kubect
         ("Broker", ("spec",), "delivry"),
     ],
 )
-def test_a_misspelt_field_is_rejected_not_pruned(plane, kubectl, knative, kind, path, typo):
+def test_a_misspelt_field_is_rejected_not_pruned(
+    plane: ControlPlane, kubectl: str, knative: list[Doc], kind: str, path: tuple[str, ...], typo: str
+) -> None:
     doc = json.loads(json.dumps(next(d for d in knative if d["kind"] == kind)))
     node = doc
     for key in path:
@@ -112,7 +123,7 @@ def test_a_misspelt_field_is_rejected_not_pruned(plane, kubectl, knative, kind, 
 # -- cross-references ----------------------------------------------------------------
 
 
-def test_each_function_has_its_service_and_serviceaccount(knative):
+def test_each_function_has_its_service_and_serviceaccount(knative: list[Doc]) -> None:
     assert set(services(knative)) == set(FUNCTIONS)
     accounts = of_kind(knative, "ServiceAccount")
     for name, service in services(knative).items():
@@ -121,7 +132,7 @@ def test_each_function_has_its_service_and_serviceaccount(knative):
         assert name in accounts
 
 
-def test_every_trigger_subscriber_names_an_existing_service(knative):
+def test_every_trigger_subscriber_names_an_existing_service(knative: list[Doc]) -> None:
     known = set(services(knative))
     for name, trigger in of_kind(knative, "Trigger").items():
         ref = trigger["spec"]["subscriber"]["ref"]
@@ -132,7 +143,7 @@ def test_every_trigger_subscriber_names_an_existing_service(knative):
         assert sink is None or sink["name"] in known, name
 
 
-def test_every_configmap_and_secret_a_service_uses_is_in_the_kustomization(knative):
+def test_every_configmap_and_secret_a_service_uses_is_in_the_kustomization(knative: list[Doc]) -> None:
     configmaps, secrets = of_kind(knative, "ConfigMap"), of_kind(knative, "Secret")
     for name, service in services(knative).items():
         spec = service["spec"]["template"]["spec"]
@@ -151,7 +162,7 @@ def test_every_configmap_and_secret_a_service_uses_is_in_the_kustomization(knati
                 assert key in secret["data"], f"{name}: {env['name']} names a key its Secret lacks"
 
 
-def test_secrets_reach_the_functions_as_files_in_the_documented_variables(knative):
+def test_secrets_reach_the_functions_as_files_in_the_documented_variables(knative: list[Doc]) -> None:
     expected = {
         "delete-configmap": {"RIPOSTE_TOKEN_FILE"},
         "isolate-pod": {"RIPOSTE_TOKEN_FILE"},
@@ -166,7 +177,7 @@ def test_secrets_reach_the_functions_as_files_in_the_documented_variables(knativ
         assert {env["name"] for env in container(service)["env"]} == expected[name]
 
 
-def test_each_acting_function_has_one_trigger_per_configured_rule(knative):
+def test_each_acting_function_has_one_trigger_per_configured_rule(knative: list[Doc]) -> None:
     for function in ACTING:
         rules = json.loads(settings(knative, function)["RIPOSTE_RULES"])
         filters = [t["spec"]["filter"]["attributes"] for t in triggers_of(knative, function)]
@@ -175,7 +186,7 @@ def test_each_acting_function_has_one_trigger_per_configured_rule(knative):
         assert len(rules) == len(set(rules))
 
 
-def test_default_rules_are_the_ones_the_design_names(knative):
+def test_default_rules_are_the_ones_the_design_names(knative: list[Doc]) -> None:
     assert json.loads(settings(knative, "delete-configmap")["RIPOSTE_RULES"]) == [
         "Create/Modify Configmap With Private Credentials"
     ]
@@ -187,7 +198,7 @@ def test_default_rules_are_the_ones_the_design_names(knative):
     ]
 
 
-def test_notify_gets_one_trigger_per_priority_it_reports_and_the_results(knative):
+def test_notify_gets_one_trigger_per_priority_it_reports_and_the_results(knative: list[Doc]) -> None:
     filters = [t["spec"]["filter"]["attributes"] for t in triggers_of(knative, "notify")]
     by_priority = sorted(f["priority"] for f in filters if "priority" in f)
     assert by_priority == sorted(NOTIFY_PRIORITIES)
@@ -198,7 +209,7 @@ def test_notify_gets_one_trigger_per_priority_it_reports_and_the_results(knative
     assert "RIPOSTE_RULES" not in settings(knative, "notify")
 
 
-def test_triggers_use_only_exact_attribute_filters_and_known_delivery_keys(knative):
+def test_triggers_use_only_exact_attribute_filters_and_known_delivery_keys(knative: list[Doc]) -> None:
     for name, trigger in of_kind(knative, "Trigger").items():
         spec = trigger["spec"]
         assert set(spec) <= TRIGGER_SPEC_KEYS, name
@@ -207,7 +218,7 @@ def test_triggers_use_only_exact_attribute_filters_and_known_delivery_keys(knati
         assert set(spec["delivery"]) <= DELIVERY_KEYS, name
 
 
-def test_delivery_retries_with_backoff_and_dead_letters_to_notify(knative):
+def test_delivery_retries_with_backoff_and_dead_letters_to_notify(knative: list[Doc]) -> None:
     for name, trigger in of_kind(knative, "Trigger").items():
         delivery = dict(trigger["spec"]["delivery"])
         sink = delivery.pop("deadLetterSink", None)
@@ -223,7 +234,7 @@ def test_delivery_retries_with_backoff_and_dead_letters_to_notify(knative):
     assert broker["spec"]["delivery"]["deadLetterSink"] == {"ref": NOTIFY_REF}
 
 
-def test_services_run_locked_down_and_scale_to_zero(knative):
+def test_services_run_locked_down_and_scale_to_zero(knative: list[Doc]) -> None:
     for name, service in services(knative).items():
         assert service["metadata"]["labels"]["networking.knative.dev/visibility"] == "cluster-local"
         template = service["spec"]["template"]
@@ -245,7 +256,7 @@ def test_services_run_locked_down_and_scale_to_zero(knative):
     assert services(knative)["notify"]["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
 
 
-def test_networkpolicy_admits_only_knative_and_the_ingress_gateways(knative):
+def test_networkpolicy_admits_only_knative_and_the_ingress_gateways(knative: list[Doc]) -> None:
     (policy,) = of_kind(knative, "NetworkPolicy").values()
     spec = policy["spec"]
     assert spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "riposte"}}
@@ -258,7 +269,7 @@ def test_networkpolicy_admits_only_knative_and_the_ingress_gateways(knative):
     assert set(expression["values"]) == {"knative-serving", "kourier-system", "istio-system"}
 
 
-def test_placeholder_secrets_keep_the_functions_from_starting(knative):
+def test_placeholder_secrets_keep_the_functions_from_starting(knative: list[Doc]) -> None:
     """A deploy applied without real secrets fails closed: the functions refuse to start."""
     found = 0
     for name, secret in of_kind(knative, "Secret").items():

@@ -15,12 +15,15 @@ Not covered: faas-cli and the gateway themselves (neither exists here).
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from kubernetes import config
+from kubernetes import client, config
 
 from devcluster import manifests
+from devcluster.controlplane import ControlPlane
 from tests.deploy.conftest import DEPLOY, Doc, load, run_kubectl
 from tests.deploy.test_knative import container, services, settings
 from tests.integration.test_rbac import BASIC_USER, EXPECTED, rules_in
@@ -28,18 +31,17 @@ from tests.integration.test_rbac import BASIC_USER, EXPECTED, rules_in
 OPENFAAS = DEPLOY / "openfaas"
 SECRETS = "/var/openfaas/secrets/"
 GATEWAY_NOTIFY = "http://gateway.openfaas.svc.cluster.local:8080/function/notify"
+Stack = dict[str, dict[str, Any]]  # stack.yml's functions, as YAML loads them
 SHARED_SETTINGS = ("RIPOSTE_RULES", "RIPOSTE_MIN_PRIORITY", "RIPOSTE_SOURCES", "RIPOSTE_DEADLINE_SECONDS")
 
 
 @pytest.fixture(scope="module")
-def stack() -> dict[str, dict[str, object]]:
-    functions: dict[str, dict[str, object]] = yaml.safe_load((OPENFAAS / "stack.yml").read_text())[
-        "functions"
-    ]
+def stack() -> Stack:
+    functions: Stack = yaml.safe_load((OPENFAAS / "stack.yml").read_text())["functions"]
     return functions
 
 
-def test_stack_names_the_same_functions_and_images(stack, knative):
+def test_stack_names_the_same_functions_and_images(stack: Stack, knative: list[Doc]) -> None:
     assert set(stack) == set(services(knative))
     for name, function in stack.items():
         assert function["image"] == container(services(knative)[name])["image"], name
@@ -49,7 +51,7 @@ def test_stack_names_the_same_functions_and_images(stack, knative):
         assert function["readonly_root_filesystem"] is True, name
 
 
-def test_stack_settings_equal_the_knative_configuration(stack, knative):
+def test_stack_settings_equal_the_knative_configuration(stack: Stack, knative: list[Doc]) -> None:
     for name, function in stack.items():
         env = function["environment"]
         deployed = settings(knative, name)
@@ -59,7 +61,7 @@ def test_stack_settings_equal_the_knative_configuration(stack, knative):
             assert json.loads(env["RIPOSTE_RULES"])  # a JSON list, as the functions require
 
 
-def test_stack_reads_every_secret_from_its_openfaas_file(stack, knative):
+def test_stack_reads_every_secret_from_its_openfaas_file(stack: Stack, knative: list[Doc]) -> None:
     for name, function in stack.items():
         env = function["environment"]
         files = {key: value for key, value in env.items() if key.endswith("_FILE")}
@@ -69,7 +71,9 @@ def test_stack_reads_every_secret_from_its_openfaas_file(stack, knative):
         assert len(function["secrets"]) == len(files), name
 
 
-def test_acting_functions_send_results_to_notify_through_the_gateway(stack):
+def test_acting_functions_send_results_to_notify_through_the_gateway(
+    stack: Stack,
+) -> None:
     for name, function in stack.items():
         env = function["environment"]
         assert env.get("RIPOSTE_RESULT_URL") == (None if name == "notify" else GATEWAY_NOTIFY), name
@@ -80,7 +84,7 @@ def test_acting_functions_send_results_to_notify_through_the_gateway(stack):
             assert {"kube-system", "openfaas", "openfaas-fn"} <= set(protected)
 
 
-def test_standard_function_crs_pass_strict_server_dry_run(plane, kubectl):
+def test_standard_function_crs_pass_strict_server_dry_run(plane: ControlPlane, kubectl: str) -> None:
     result = run_kubectl(
         plane, kubectl, "apply", "--dry-run=server", "--validate=strict",
         "-f", str(OPENFAAS / "standard" / "functions.yaml"),
@@ -88,7 +92,9 @@ def test_standard_function_crs_pass_strict_server_dry_run(plane, kubectl):
     assert result.stdout.count("(server dry run)") == 3, result.stdout
 
 
-def test_standard_function_crs_match_the_stack_with_own_serviceaccounts(stack):
+def test_standard_function_crs_match_the_stack_with_own_serviceaccounts(
+    stack: Stack,
+) -> None:
     crs = {doc["metadata"]["name"]: doc for doc in load(OPENFAAS / "standard" / "functions.yaml")}
     assert set(crs) == set(stack)
     accounts = {
@@ -105,16 +111,22 @@ def test_standard_function_crs_match_the_stack_with_own_serviceaccounts(stack):
         assert spec["readOnlyRootFilesystem"] is True
 
 
-def sa_client(plane, namespace: str, name: str):
-    return config.new_client_from_config(config_file=str(plane.serviceaccount_kubeconfig(namespace, name)))
+def sa_client(plane: ControlPlane, namespace: str, name: str) -> client.ApiClient:
+    # kubernetes.config's loaders carry no annotations (kubernetes 37), unlike its client
+    api: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+        config_file=str(plane.serviceaccount_kubeconfig(namespace, name))
+    )
+    return api
 
 
-def apply_files(plane, *paths):
+def apply_files(plane: ControlPlane, *paths: Path) -> None:
     docs: list[Doc] = [doc for path in paths for doc in load(path)]
     manifests.apply(plane.client(), docs)
 
 
-def test_openfaas_ce_default_serviceaccount_holds_the_union_of_the_acting_roles(plane, namespace):
+def test_openfaas_ce_default_serviceaccount_holds_the_union_of_the_acting_roles(
+    plane: ControlPlane, namespace: str
+) -> None:
     apply_files(plane, OPENFAAS / "rbac.yaml")
     manifests.apply(
         plane.client(),
@@ -133,7 +145,9 @@ def test_openfaas_ce_default_serviceaccount_holds_the_union_of_the_acting_roles(
     assert rules_in(shared, "riposte") == union | own | BASIC_USER
 
 
-def test_openfaas_standard_serviceaccounts_hold_only_their_own_rules(plane, namespace):
+def test_openfaas_standard_serviceaccounts_hold_only_their_own_rules(
+    plane: ControlPlane, namespace: str
+) -> None:
     apply_files(plane, OPENFAAS / "standard" / "rbac.yaml")
     for name, (everywhere, own) in EXPECTED.items():
         account = sa_client(plane, "openfaas-fn", name)

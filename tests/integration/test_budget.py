@@ -13,34 +13,38 @@ import http.server
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 import requests
 from kubernetes import client
 
+from devcluster.controlplane import ControlPlane
 from devcluster.functions import FunctionProcess
-from tests.helpers import cloudevent_headers, configmap_alert, encode
+from tests.helpers import annotations_of, cloudevent_headers, configmap_alert, encode, meta
 
 LEASE = "riposte-budget-delete-configmap"
+Start = Callable[..., list[FunctionProcess]]  # the processes fixture: start(n, **env)
 
 
 @pytest.fixture
-def coordination(cluster):
+def coordination(cluster: ControlPlane) -> client.CoordinationV1Api:
     return client.CoordinationV1Api(cluster.client())
 
 
 @pytest.fixture(autouse=True)
-def fresh_budget(coordination):
+def fresh_budget(coordination: client.CoordinationV1Api) -> None:
     """Each test starts from an empty budget (other modules spend from the same Lease)."""
     lease = coordination.read_namespaced_lease(LEASE, "riposte")
+    assert lease.metadata is not None
     lease.metadata.annotations = {}
     coordination.replace_namespaced_lease(LEASE, "riposte", lease)
 
 
 @pytest.fixture
-def processes(cluster):
+def processes(cluster: ControlPlane) -> Iterator[Start]:
     """Start n delete-configmap processes with the same settings, as its ServiceAccount."""
     started: list[FunctionProcess] = []
 
@@ -60,30 +64,34 @@ def processes(cluster):
         process.stop()
 
 
-def configmaps(core, namespace, count, data=None):
+def configmaps(
+    core: client.CoreV1Api, namespace: str, count: int, data: dict[str, str] | None = None
+) -> None:
     for i in range(count):
         core.create_namespaced_config_map(
             namespace, {"metadata": {"name": f"cm-{i}"}, "data": data or {"password": "p"}}
         )
 
 
-def send(fn, alert):
+def send(fn: FunctionProcess, alert: dict[str, Any]) -> requests.Response:
     return requests.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30)
 
 
-def remaining(core, namespace):
-    return {c.metadata.name for c in core.list_namespaced_config_map(namespace).items}
+def remaining(core: client.CoreV1Api, namespace: str) -> set[str | None]:
+    return {meta(c).name for c in core.list_namespaced_config_map(namespace).items}
 
 
-def copies_from(core, namespace):
+def copies_from(core: client.CoreV1Api, namespace: str) -> list[client.V1Secret]:
     return [
         s
         for s in core.list_namespaced_secret("riposte", label_selector="riposte.io/copy-of=configmap").items
-        if s.metadata.annotations["riposte.io/source-namespace"] == namespace
+        if annotations_of(s)["riposte.io/source-namespace"] == namespace
     ]
 
 
-def test_four_processes_never_exceed_the_budget(core, namespace, processes):
+def test_four_processes_never_exceed_the_budget(
+    core: client.CoreV1Api, namespace: str, processes: Start
+) -> None:
     fns = processes(4, RIPOSTE_BUDGET="5/60s", RIPOSTE_COOLDOWN_SECONDS="0")
     configmaps(core, namespace, 50)
     alerts = [configmap_alert(namespace, f"cm-{i}") for i in range(50)]
@@ -104,7 +112,7 @@ def test_four_processes_never_exceed_the_budget(core, namespace, processes):
     assert warnings and warnings[0].type == "Warning"
 
 
-def test_the_window_reopens(core, namespace, processes):
+def test_the_window_reopens(core: client.CoreV1Api, namespace: str, processes: Start) -> None:
     [fn] = processes(1, RIPOSTE_BUDGET="2/2s", RIPOSTE_COOLDOWN_SECONDS="0")
     configmaps(core, namespace, 4)
     outcomes = [send(fn, configmap_alert(namespace, f"cm-{i}")).json()["outcome"] for i in range(3)]
@@ -113,7 +121,7 @@ def test_the_window_reopens(core, namespace, processes):
     assert send(fn, configmap_alert(namespace, "cm-3")).json()["outcome"] == "acted"
 
 
-def test_the_budget_survives_a_restart(core, namespace, processes):
+def test_the_budget_survives_a_restart(core: client.CoreV1Api, namespace: str, processes: Start) -> None:
     [first] = processes(1, RIPOSTE_BUDGET="3/60s", RIPOSTE_COOLDOWN_SECONDS="0")
     configmaps(core, namespace, 4)
     assert [send(first, configmap_alert(namespace, f"cm-{i}")).json()["outcome"] for i in range(2)] == [
@@ -126,7 +134,9 @@ def test_the_budget_survives_a_restart(core, namespace, processes):
     assert send(second, configmap_alert(namespace, "cm-3")).json()["outcome"] == "refused"
 
 
-def test_dry_runs_and_refusals_spend_nothing(core, namespace, processes):
+def test_dry_runs_and_refusals_spend_nothing(
+    core: client.CoreV1Api, namespace: str, processes: Start
+) -> None:
     [dry] = processes(1, RIPOSTE_BUDGET="1/60s", RIPOSTE_DRY_RUN="true")
     [real] = processes(1, RIPOSTE_BUDGET="1/60s")
     configmaps(core, namespace, 3)
@@ -140,7 +150,9 @@ def test_dry_runs_and_refusals_spend_nothing(core, namespace, processes):
     assert send(real, configmap_alert(namespace, "cm-1")).json()["outcome"] == "refused"
 
 
-def test_one_target_is_acted_on_once_per_cooldown(core, namespace, processes):
+def test_one_target_is_acted_on_once_per_cooldown(
+    core: client.CoreV1Api, namespace: str, processes: Start
+) -> None:
     [fn] = processes(1, RIPOSTE_BUDGET="100/60s", RIPOSTE_COOLDOWN_SECONDS="60")
     outcomes = []
     for _ in range(10):  # the same ConfigMap, written again after each deletion
@@ -152,7 +164,9 @@ def test_one_target_is_acted_on_once_per_cooldown(core, namespace, processes):
     assert len(copies_from(core, namespace)) == 1
 
 
-def test_a_redelivery_is_not_refused_by_its_own_cooldown(core, namespace, processes):
+def test_a_redelivery_is_not_refused_by_its_own_cooldown(
+    core: client.CoreV1Api, namespace: str, processes: Start
+) -> None:
     [fn] = processes(1, RIPOSTE_BUDGET="100/60s", RIPOSTE_COOLDOWN_SECONDS="60")
     configmaps(core, namespace, 1)
     alert = configmap_alert(namespace, "cm-0")
@@ -175,7 +189,9 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_the_humans_hear_that_riposte_stopped_acting(core, namespace, processes):
+def test_the_humans_hear_that_riposte_stopped_acting(
+    core: client.CoreV1Api, namespace: str, processes: Start
+) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -11,27 +11,37 @@ from __future__ import annotations
 import base64
 import json
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
+import requests
 from kubernetes import client
 
-from tests.helpers import cloudevent_headers, configmap_alert, encode
+from devcluster.functions import FunctionProcess
+from tests.conftest import Serve
+from tests.helpers import annotations_of, cloudevent_headers, configmap_alert, encode, name_of
 
 FUNCTION = "delete-configmap"
 CREDS = {"aws_access_key_id": "AKES20LNOA"}
 
 
 @pytest.fixture
-def fn(serve):
+def fn(serve: Serve) -> FunctionProcess:
     return serve(FUNCTION)
 
 
-def make_configmap(core, namespace, name="aws-creds", data=None, labels=None):
+def make_configmap(
+    core: client.CoreV1Api,
+    namespace: str,
+    name: str = "aws-creds",
+    data: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+) -> client.V1ConfigMap:
     body = {"metadata": {"name": name, "labels": labels or {}}, "data": CREDS if data is None else data}
     return core.create_namespaced_config_map(namespace, body)
 
 
-def exists(core, namespace, name):
+def exists(core: client.CoreV1Api, namespace: str, name: str) -> bool:
     try:
         core.read_namespaced_config_map(name, namespace)
     except client.ApiException as exc:
@@ -40,30 +50,34 @@ def exists(core, namespace, name):
     return True
 
 
-def copies_of(core, namespace, name):
+def copies_of(core: client.CoreV1Api, namespace: str, name: str) -> list[client.V1Secret]:
     return [
         s
         for s in core.list_namespaced_secret("riposte", label_selector="riposte.io/copy-of=configmap").items
-        if s.metadata.annotations["riposte.io/source-namespace"] == namespace
-        and s.metadata.annotations["riposte.io/source-name"] == name
+        if annotations_of(s)["riposte.io/source-namespace"] == namespace
+        and annotations_of(s)["riposte.io/source-name"] == name
     ]
 
 
-def events_in(core, namespace):
-    return [e for e in core.list_namespaced_event(namespace).items if e.metadata.name.startswith("riposte-")]
+def events_in(core: client.CoreV1Api, namespace: str) -> list[client.CoreV1Event]:
+    return [e for e in core.list_namespaced_event(namespace).items if name_of(e).startswith("riposte-")]
 
 
-def send(http, fn, alert, **extensions):
+def send(
+    http: requests.Session, fn: FunctionProcess, alert: dict[str, Any], **extensions: str
+) -> requests.Response:
     return http.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert, **extensions))
 
 
-def assert_untouched(core, namespace, name="aws-creds"):
+def assert_untouched(core: client.CoreV1Api, namespace: str, name: str = "aws-creds") -> None:
     assert exists(core, namespace, name)
     assert copies_of(core, namespace, name) == []
     assert events_in(core, namespace) == []
 
 
-def test_seed_deletes_the_configmap_keeps_a_copy_and_records_an_event(core, http, fn, namespace):
+def test_seed_deletes_the_configmap_keeps_a_copy_and_records_an_event(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     source = make_configmap(core, namespace, labels={"team": "payments"})
     alert = configmap_alert(namespace, "aws-creds")
     response = send(http, fn, alert)
@@ -83,9 +97,11 @@ def test_seed_deletes_the_configmap_keeps_a_copy_and_records_an_event(core, http
 
     assert not exists(core, namespace, "aws-creds")
     [copy] = copies_of(core, namespace, "aws-creds")
+    assert source.metadata is not None and copy.metadata is not None and copy.data is not None
     assert copy.metadata.name == f"riposte-cm-{source.metadata.uid}"
     assert reply["copy"] == f"riposte/{copy.metadata.name}"
     annotations = copy.metadata.annotations
+    assert annotations is not None
     assert annotations["riposte.io/source-uid"] == source.metadata.uid
     assert annotations["riposte.io/source-resource-version"] == source.metadata.resource_version
     assert annotations["riposte.io/alert-identity"] == alert["uuid"]
@@ -94,6 +110,7 @@ def test_seed_deletes_the_configmap_keeps_a_copy_and_records_an_event(core, http
     assert kept["metadata"]["labels"] == {"team": "payments"}
 
     [event] = events_in(core, namespace)
+    assert event.source is not None and event.message is not None
     assert event.involved_object.uid == source.metadata.uid
     assert event.involved_object.kind == "ConfigMap"
     assert event.source.component == "riposte/delete-configmap"
@@ -101,10 +118,13 @@ def test_seed_deletes_the_configmap_keeps_a_copy_and_records_an_event(core, http
     assert "AKES20LNOA" not in event.message
 
 
-def test_the_copy_restores_the_configmap(core, http, fn, namespace):
+def test_the_copy_restores_the_configmap(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     make_configmap(core, namespace, data={"password": "hunter2", "plain": "x"})
     assert send(http, fn, configmap_alert(namespace, "aws-creds")).json()["outcome"] == "acted"
     [copy] = copies_of(core, namespace, "aws-creds")
+    assert copy.data is not None
     # README "Restoring a deleted ConfigMap": decode configmap.json and create it.
     restored = core.create_namespaced_config_map(
         namespace, json.loads(base64.b64decode(copy.data["configmap.json"]))
@@ -113,7 +133,9 @@ def test_the_copy_restores_the_configmap(core, http, fn, namespace):
 
 
 @pytest.mark.parametrize("mode", ["webhook-json", "structured", "falco-http-output"])
-def test_every_sender_format_acts(core, http, fn, namespace, mode):
+def test_every_sender_format_acts(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str, mode: str
+) -> None:
     make_configmap(core, namespace)
     alert = configmap_alert(namespace, "aws-creds")
     if mode == "webhook-json":
@@ -142,7 +164,9 @@ def test_every_sender_format_acts(core, http, fn, namespace, mode):
     assert not exists(core, namespace, "aws-creds")
 
 
-def test_the_same_alert_twice_deletes_once(core, http, fn, namespace):
+def test_the_same_alert_twice_deletes_once(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     make_configmap(core, namespace)
     alert = configmap_alert(namespace, "aws-creds")
     assert send(http, fn, alert).json()["outcome"] == "acted"
@@ -153,7 +177,9 @@ def test_the_same_alert_twice_deletes_once(core, http, fn, namespace):
     assert len(events_in(core, namespace)) == 1
 
 
-def test_concurrent_redeliveries_delete_once_and_record_one_event(core, http, fn, namespace):
+def test_concurrent_redeliveries_delete_once_and_record_one_event(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     make_configmap(core, namespace)
     alert = configmap_alert(namespace, "aws-creds")
     with ThreadPoolExecutor(8) as pool:
@@ -164,7 +190,9 @@ def test_concurrent_redeliveries_delete_once_and_record_one_event(core, http, fn
     assert len(events_in(core, namespace)) == 1
 
 
-def test_a_new_alert_for_an_already_deleted_configmap_is_already_done(core, http, fn, namespace):
+def test_a_new_alert_for_an_already_deleted_configmap_is_already_done(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     make_configmap(core, namespace)
     assert send(http, fn, configmap_alert(namespace, "aws-creds")).json()["outcome"] == "acted"
     reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
@@ -172,14 +200,18 @@ def test_a_new_alert_for_an_already_deleted_configmap_is_already_done(core, http
     assert reply["copy"].startswith("riposte/riposte-cm-")
 
 
-def test_a_configmap_riposte_never_saw_is_refused_as_not_found(core, http, fn, namespace):
+def test_a_configmap_riposte_never_saw_is_refused_as_not_found(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     reply = send(http, fn, configmap_alert(namespace, "never-existed")).json()
     assert reply["outcome"] == "refused"
     assert "not found" in reply["reason"]
     assert events_in(core, namespace) == []
 
 
-def test_a_configmap_without_credentials_is_not_deleted(core, http, fn, namespace):
+def test_a_configmap_without_credentials_is_not_deleted(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     make_configmap(core, namespace, data={"greeting": "hello"})  # forged or stale alert
     reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
     assert reply["outcome"] == "refused"
@@ -196,17 +228,23 @@ def test_a_configmap_without_credentials_is_not_deleted(core, http, fn, namespac
         {"k": "aws_access_key_id=1"},
     ],
 )
-def test_the_rule_markers_in_keys_or_values_count_as_credentials(core, http, fn, namespace, data):
+def test_the_rule_markers_in_keys_or_values_count_as_credentials(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str, data: dict[str, str]
+) -> None:
     make_configmap(core, namespace, data=data)
     assert send(http, fn, configmap_alert(namespace, "aws-creds")).json()["outcome"] == "acted"
 
 
-def test_markers_are_case_sensitive_like_falcos_rule(core, http, fn, namespace):
+def test_markers_are_case_sensitive_like_falcos_rule(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     make_configmap(core, namespace, data={"PASSWORD": "x"})
     assert send(http, fn, configmap_alert(namespace, "aws-creds")).json()["outcome"] == "refused"
 
 
-def test_protected_namespace_is_refused(core, http, fn):
+def test_protected_namespace_is_refused(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess
+) -> None:
     name = "aws-creds-protected"
     core.create_namespaced_config_map("kube-system", {"metadata": {"name": name}, "data": CREDS})
     reply = send(http, fn, configmap_alert("kube-system", name)).json()
@@ -215,14 +253,18 @@ def test_protected_namespace_is_refused(core, http, fn):
     assert exists(core, "kube-system", name)
 
 
-def test_own_namespace_is_refused(core, http, fn):
+def test_own_namespace_is_refused(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess
+) -> None:
     core.create_namespaced_config_map("riposte", {"metadata": {"name": "own-creds"}, "data": CREDS})
     reply = send(http, fn, configmap_alert("riposte", "own-creds")).json()
     assert reply["outcome"] == "refused"
     assert exists(core, "riposte", "own-creds")
 
 
-def test_opt_out_label_on_the_configmap_is_refused(core, http, fn, namespace):
+def test_opt_out_label_on_the_configmap_is_refused(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     make_configmap(core, namespace, labels={"riposte.io/ignore": "true"})
     reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
     assert reply["outcome"] == "refused"
@@ -230,7 +272,9 @@ def test_opt_out_label_on_the_configmap_is_refused(core, http, fn, namespace):
     assert_untouched(core, namespace)
 
 
-def test_opt_out_label_on_the_namespace_is_refused(core, http, fn, namespace):
+def test_opt_out_label_on_the_namespace_is_refused(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     core.patch_namespace(namespace, {"metadata": {"labels": {"riposte.io/ignore": "true"}}})
     make_configmap(core, namespace)
     reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
@@ -239,7 +283,9 @@ def test_opt_out_label_on_the_namespace_is_refused(core, http, fn, namespace):
     assert_untouched(core, namespace)
 
 
-def test_missing_namespace_is_422_and_nothing_changes(core, http, fn, namespace):
+def test_missing_namespace_is_422_and_nothing_changes(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     make_configmap(core, namespace)
     response = send(http, fn, configmap_alert(None, "aws-creds"))
     assert response.status_code == 422
@@ -247,7 +293,9 @@ def test_missing_namespace_is_422_and_nothing_changes(core, http, fn, namespace)
     assert_untouched(core, namespace)
 
 
-def test_dry_run_replies_and_changes_nothing(core, http, serve, namespace):
+def test_dry_run_replies_and_changes_nothing(
+    core: client.CoreV1Api, http: requests.Session, serve: Serve, namespace: str
+) -> None:
     fn = serve(FUNCTION, RIPOSTE_DRY_RUN="true")
     make_configmap(core, namespace)
     response = send(http, fn, configmap_alert(namespace, "aws-creds"))
@@ -259,7 +307,9 @@ def test_dry_run_replies_and_changes_nothing(core, http, serve, namespace):
     assert_untouched(core, namespace)
 
 
-def test_a_configmap_modified_after_the_alert_is_verified_against_live_state(core, http, fn, namespace):
+def test_a_configmap_modified_after_the_alert_is_verified_against_live_state(
+    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     make_configmap(core, namespace)
     core.patch_namespaced_config_map(
         "aws-creds", namespace, [{"op": "remove", "path": "/data/aws_access_key_id"}]

@@ -14,13 +14,18 @@ import time
 
 import psutil
 import pytest
+import requests
+from kubernetes import client
 
+from devcluster.functions import FunctionProcess
+from tests.conftest import Serve
 from tests.helpers import (
     HTTP,
     captured,
     cloudevent_headers,
     configmap_alert,
     encode,
+    meta,
     raw_exchange,
     with_body,
 )
@@ -41,12 +46,12 @@ REPLAYS = {
 }
 
 
-def test_every_capture_is_covered():
+def test_every_capture_is_covered() -> None:
     assert sorted(REPLAYS) == sorted(p.name for p in HTTP.glob("*.http"))
 
 
 @pytest.mark.parametrize(("name", "status"), sorted(REPLAYS.items()))
-def test_captured_requests_replayed_byte_for_byte(serve, name, status):
+def test_captured_requests_replayed_byte_for_byte(serve: Serve, name: str, status: int) -> None:
     fn = serve(FUNCTION)
     answer = raw_exchange(fn.port, captured(name).raw)
     assert answer.status == status, answer.body
@@ -56,7 +61,9 @@ def test_captured_requests_replayed_byte_for_byte(serve, name, status):
         assert "ka.target.namespace" in answer.json()["error"]
 
 
-def test_the_seed_capture_with_append_output_namespace_acts(serve, core, namespace):
+def test_the_seed_capture_with_append_output_namespace_acts(
+    serve: Serve, core: client.CoreV1Api, namespace: str
+) -> None:
     fn = serve(FUNCTION)
     core.create_namespaced_config_map(
         namespace, {"metadata": {"name": "payment-config"}, "data": {"aws_access_key_id": "AKES20LNOA"}}
@@ -72,18 +79,18 @@ def test_the_seed_capture_with_append_output_namespace_acts(serve, core, namespa
 
 
 @pytest.mark.parametrize("path", ["/", "/_/health", "/_/ready", "/anything"])
-def test_get_is_the_health_probe(serve, http, path):
+def test_get_is_the_health_probe(serve: Serve, http: requests.Session, path: str) -> None:
     response = http.get(serve(FUNCTION).url + path)
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
-def worker_rss(fn) -> int:
+def worker_rss(fn: FunctionProcess) -> int:
     parent = psutil.Process(fn.process.pid)
     return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
 
 
-def test_a_200_mb_body_is_refused_with_413_without_buffering_it(serve):
+def test_a_200_mb_body_is_refused_with_413_without_buffering_it(serve: Serve) -> None:
     fn = serve(FUNCTION)
     before = worker_rss(fn)
     size = 200 * 1024 * 1024
@@ -112,7 +119,7 @@ def test_a_200_mb_body_is_refused_with_413_without_buffering_it(serve):
     assert worker_rss(fn) - before < 20 * 1024 * 1024
 
 
-def test_a_chunked_body_over_the_limit_is_refused_after_one_mib(serve):
+def test_a_chunked_body_over_the_limit_is_refused_after_one_mib(serve: Serve) -> None:
     fn = serve(FUNCTION)
     before = worker_rss(fn)
     replies: list[bytes] = []
@@ -143,7 +150,7 @@ def test_a_chunked_body_over_the_limit_is_refused_after_one_mib(serve):
     assert worker_rss(fn) - before < 20 * 1024 * 1024
 
 
-def test_the_function_still_serves_after_oversized_bodies(serve, http):
+def test_the_function_still_serves_after_oversized_bodies(serve: Serve, http: requests.Session) -> None:
     fn = serve(FUNCTION)
     time.sleep(0.1)
     assert http.get(fn.url).status_code == 200
@@ -158,7 +165,14 @@ def test_the_function_still_serves_after_oversized_bodies(serve, http):
         ({"Ce-Authtoken": TOKEN}, 200),
     ],
 )
-def test_sender_token_when_configured(serve, http, core, namespace, headers, status):
+def test_sender_token_when_configured(
+    serve: Serve,
+    http: requests.Session,
+    core: client.CoreV1Api,
+    namespace: str,
+    headers: dict[str, str],
+    status: int,
+) -> None:
     fn = serve(FUNCTION, RIPOSTE_TOKEN=TOKEN)
     core.create_namespaced_config_map(
         namespace, {"metadata": {"name": "aws-creds"}, "data": {"password": "p"}}
@@ -166,7 +180,7 @@ def test_sender_token_when_configured(serve, http, core, namespace, headers, sta
     alert = configmap_alert(namespace, "aws-creds")
     response = http.post(fn.url, data=encode(alert), headers={**cloudevent_headers(alert), **headers})
     assert response.status_code == status, response.text
-    still_there = [c.metadata.name for c in core.list_namespaced_config_map(namespace).items]
+    still_there = [meta(c).name for c in core.list_namespaced_config_map(namespace).items]
     assert still_there == ([] if status == 200 else ["aws-creds"])
     if status == 200:
         assert response.headers["ce-authtoken"] == TOKEN
@@ -184,8 +198,14 @@ def test_sender_token_when_configured(serve, http, core, namespace, headers, sta
     ],
 )
 def test_malformed_and_wrong_type_bodies_are_4xx_and_change_nothing(
-    serve, http, core, namespace, body, content_type, status
-):
+    serve: Serve,
+    http: requests.Session,
+    core: client.CoreV1Api,
+    namespace: str,
+    body: bytes,
+    content_type: str,
+    status: int,
+) -> None:
     fn = serve(FUNCTION)
     core.create_namespaced_config_map(
         namespace, {"metadata": {"name": "aws-creds"}, "data": {"password": "p"}}
@@ -193,10 +213,12 @@ def test_malformed_and_wrong_type_bodies_are_4xx_and_change_nothing(
     response = http.post(fn.url, data=body, headers={"Content-Type": content_type})
     assert response.status_code == status, response.text
     assert response.json()["error"]
-    assert [c.metadata.name for c in core.list_namespaced_config_map(namespace).items] == ["aws-creds"]
+    assert [meta(c).name for c in core.list_namespaced_config_map(namespace).items] == ["aws-creds"]
 
 
-def test_log_lines_hold_no_credential_values(serve, http, core, namespace):
+def test_log_lines_hold_no_credential_values(
+    serve: Serve, http: requests.Session, core: client.CoreV1Api, namespace: str
+) -> None:
     fn = serve(FUNCTION)
     core.create_namespaced_config_map(
         namespace, {"metadata": {"name": "aws-creds"}, "data": {"aws_access_key_id": "AKES20LNOA"}}

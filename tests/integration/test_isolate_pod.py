@@ -13,54 +13,72 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
+from typing import Any
 
 import pytest
+import requests
 from kubernetes import client
 
-from devcluster.controlplane import ROOT
-from tests.helpers import cloudevent_headers, encode, shell_alert, sidekick
+from devcluster.controlplane import ROOT, ControlPlane
+from devcluster.functions import FunctionProcess
+from tests.conftest import Serve
+from tests.helpers import cloudevent_headers, encode, labels_of, meta, name_of, present, shell_alert, sidekick
 
 FUNCTION = "isolate-pod"
 LABEL = "riposte.io/quarantine"
 
 
 @pytest.fixture(scope="module")
-def net(cluster):
+def net(cluster: ControlPlane) -> client.NetworkingV1Api:
     return client.NetworkingV1Api(cluster.client())
 
 
 @pytest.fixture
-def fn(serve):
+def fn(serve: Serve) -> FunctionProcess:
     return serve(FUNCTION)
 
 
-def make_pod(core, namespace, name="web-1", labels=None, host_network=False):
+def make_pod(
+    core: client.CoreV1Api,
+    namespace: str,
+    name: str = "web-1",
+    labels: dict[str, str] | None = None,
+    host_network: bool = False,
+) -> client.V1Pod:
     spec = {"containers": [{"name": "c", "image": "nginx:1.27"}], "hostNetwork": host_network}
     return core.create_namespaced_pod(
         namespace, {"metadata": {"name": name, "labels": labels or {}}, "spec": spec}
     )
 
 
-def send(http, fn, alert):
+def send(http: requests.Session, fn: FunctionProcess, alert: dict[str, Any]) -> requests.Response:
     return http.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert))
 
 
-def policies(net, namespace):
-    return {p.metadata.name: p for p in net.list_namespaced_network_policy(namespace).items}
+def policies(net: client.NetworkingV1Api, namespace: str) -> dict[str, client.V1NetworkPolicy]:
+    return {name_of(p): p for p in net.list_namespaced_network_policy(namespace).items}
 
 
-def riposte_events(core, namespace):
-    return [e for e in core.list_namespaced_event(namespace).items if e.metadata.name.startswith("riposte-")]
+def riposte_events(core: client.CoreV1Api, namespace: str) -> list[client.CoreV1Event]:
+    return [e for e in core.list_namespaced_event(namespace).items if name_of(e).startswith("riposte-")]
 
 
-def assert_untouched(core, net, namespace, name="web-1"):
+def assert_untouched(
+    core: client.CoreV1Api, net: client.NetworkingV1Api, namespace: str, name: str = "web-1"
+) -> None:
     pod = core.read_namespaced_pod(name, namespace)
-    assert LABEL not in (pod.metadata.labels or {})
+    assert LABEL not in (meta(pod).labels or {})
     assert not [n for n in policies(net, namespace) if n.startswith("riposte-")]
     assert riposte_events(core, namespace) == []
 
 
-def test_a_shell_in_a_container_isolates_exactly_that_pod(core, net, http, fn, namespace):
+def test_a_shell_in_a_container_isolates_exactly_that_pod(
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    namespace: str,
+) -> None:
     pod = make_pod(core, namespace, labels={"app": "web"})
     make_pod(core, namespace, name="web-2", labels={"app": "web"})
     alert = shell_alert(namespace, "web-1")
@@ -69,13 +87,16 @@ def test_a_shell_in_a_container_isolates_exactly_that_pod(core, net, http, fn, n
     reply = response.json()
     assert reply["outcome"] == "acted", reply
     assert response.headers["ce-subject"] == f"{namespace}/pod/web-1"
-    uid = pod.metadata.uid
+    uid = meta(pod).uid
 
-    assert core.read_namespaced_pod("web-1", namespace).metadata.labels == {"app": "web", LABEL: uid}
-    assert LABEL not in core.read_namespaced_pod("web-2", namespace).metadata.labels
+    assert meta(core.read_namespaced_pod("web-1", namespace)).labels == {"app": "web", LABEL: uid}
+    assert LABEL not in labels_of(core.read_namespaced_pod("web-2", namespace))
     [name] = policies(net, namespace)
     assert name == f"riposte-quarantine-{uid}"
     quarantine = net.read_namespaced_network_policy(name, namespace)
+    assert quarantine.metadata is not None and quarantine.metadata.owner_references is not None
+    assert quarantine.spec is not None and quarantine.spec.pod_selector is not None
+    assert quarantine.spec.policy_types is not None
     assert quarantine.spec.pod_selector.match_labels == {LABEL: uid}
     assert quarantine.spec.pod_selector.match_expressions is None
     assert sorted(quarantine.spec.policy_types) == ["Egress", "Ingress"]
@@ -84,11 +105,18 @@ def test_a_shell_in_a_container_isolates_exactly_that_pod(core, net, http, fn, n
     assert (owner.kind, owner.name, owner.uid, owner.api_version) == ("Pod", "web-1", uid, "v1")
     assert owner.block_owner_deletion is None
     [event] = riposte_events(core, namespace)
+    assert event.message is not None
     assert event.involved_object.uid == uid
     assert alert["uuid"] in event.message
 
 
-def test_rerunning_is_a_no_op(core, net, http, fn, namespace):
+def test_rerunning_is_a_no_op(
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    namespace: str,
+) -> None:
     make_pod(core, namespace)
     alert = shell_alert(namespace, "web-1")
     assert send(http, fn, alert).json()["outcome"] == "acted"
@@ -100,13 +128,20 @@ def test_rerunning_is_a_no_op(core, net, http, fn, namespace):
     assert len(riposte_events(core, namespace)) == 1
 
 
-def test_a_labelled_pod_whose_policy_is_gone_is_isolated_again_and_recorded(core, net, http, fn, namespace):
+def test_a_labelled_pod_whose_policy_is_gone_is_isolated_again_and_recorded(
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    namespace: str,
+) -> None:
     """A half-done release (or someone deleting the policy) leaves the label without the
     policy: the next alert re-creates the policy and says so, with an Event of its own."""
     pod = make_pod(core, namespace)
     assert send(http, fn, shell_alert(namespace, "web-1")).json()["outcome"] == "acted"
+    assert pod.metadata is not None
     net.delete_namespaced_network_policy(f"riposte-quarantine-{pod.metadata.uid}", namespace)
-    assert LABEL in core.read_namespaced_pod("web-1", namespace).metadata.labels
+    assert LABEL in labels_of(core.read_namespaced_pod("web-1", namespace))
 
     second = shell_alert(namespace, "web-1")
     reply = send(http, fn, second).json()
@@ -115,7 +150,10 @@ def test_a_labelled_pod_whose_policy_is_gone_is_isolated_again_and_recorded(core
     assert list(policies(net, namespace)) == [f"riposte-quarantine-{pod.metadata.uid}"]
     events = riposte_events(core, namespace)
     assert len(events) == 2
-    assert any(second["uuid"] in event.message and "re-created" in event.message for event in events)
+    assert any(
+        second["uuid"] in present(event.message) and "re-created" in present(event.message)
+        for event in events
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,17 +164,31 @@ def test_a_labelled_pod_whose_policy_is_gone_is_isolated_again_and_recorded(core
         ("k8saudit_create_sensitive_mount_pod", "ka.resp.name"),
     ],
 )
-def test_k8s_audit_pod_alerts_isolate_their_pod(core, net, http, fn, namespace, fixture, name_field):
+def test_k8s_audit_pod_alerts_isolate_their_pod(
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    namespace: str,
+    fixture: str,
+    name_field: str,
+) -> None:
     make_pod(core, namespace, name="target-pod")
     alert = copy.deepcopy(sidekick(fixture))
     alert["output_fields"][name_field] = "target-pod"
     alert["output_fields"]["ka.target.namespace"] = namespace
     reply = send(http, fn, alert).json()
     assert reply["outcome"] == "acted", reply
-    assert LABEL in core.read_namespaced_pod("target-pod", namespace).metadata.labels
+    assert LABEL in labels_of(core.read_namespaced_pod("target-pod", namespace))
 
 
-def test_other_policies_still_allowing_traffic_make_it_partial(core, net, http, fn, namespace):
+def test_other_policies_still_allowing_traffic_make_it_partial(
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    namespace: str,
+) -> None:
     make_pod(core, namespace, labels={"app": "web", "tier": "front"})
     net.create_namespaced_network_policy(namespace, {
         "metadata": {"name": "allow-web"},
@@ -163,22 +215,32 @@ def test_other_policies_still_allowing_traffic_make_it_partial(core, net, http, 
     assert reply["still_allowing"] == {"allow-web": ["Ingress"], "front-egress": ["Egress"]}
     assert "allow-web (ingress)" in reply["reason"] and "front-egress (egress)" in reply["reason"]
     assert "allow-db" not in reply["reason"] and "deny-all" not in reply["reason"]
-    assert LABEL in core.read_namespaced_pod("web-1", namespace).metadata.labels
+    assert LABEL in labels_of(core.read_namespaced_pod("web-1", namespace))
 
 
-def test_dns_egress_option_is_applied_and_said(core, net, http, serve, namespace):
+def test_dns_egress_option_is_applied_and_said(
+    core: client.CoreV1Api, net: client.NetworkingV1Api, http: requests.Session, serve: Serve, namespace: str
+) -> None:
     fn = serve(FUNCTION, RIPOSTE_ISOLATE_ALLOW_DNS="true")
     pod = make_pod(core, namespace)
     reply = send(http, fn, shell_alert(namespace, "web-1")).json()
     assert reply["outcome"] == "acted"
     assert "DNS egress allowed" in reply["reason"]
-    quarantine = net.read_namespaced_network_policy(f"riposte-quarantine-{pod.metadata.uid}", namespace)
+    quarantine = net.read_namespaced_network_policy(f"riposte-quarantine-{meta(pod).uid}", namespace)
+    assert quarantine.spec is not None and quarantine.spec.egress is not None
     [rule] = quarantine.spec.egress
+    assert rule.ports is not None
     assert sorted((p.protocol, p.port) for p in rule.ports) == [("TCP", 53), ("UDP", 53)]
     assert not quarantine.spec.ingress
 
 
-def test_host_network_pods_are_refused(core, net, http, fn, namespace):
+def test_host_network_pods_are_refused(
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    namespace: str,
+) -> None:
     make_pod(core, namespace, host_network=True)
     reply = send(http, fn, shell_alert(namespace, "web-1")).json()
     assert reply["outcome"] == "refused"
@@ -186,7 +248,13 @@ def test_host_network_pods_are_refused(core, net, http, fn, namespace):
     assert_untouched(core, net, namespace)
 
 
-def test_opt_out_labels_and_riposte_pods_are_refused(core, net, http, fn, namespace):
+def test_opt_out_labels_and_riposte_pods_are_refused(
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    namespace: str,
+) -> None:
     make_pod(core, namespace, labels={"riposte.io/ignore": "true"})
     make_pod(core, namespace, name="riposte-fn", labels={"app.kubernetes.io/part-of": "riposte"})
     assert send(http, fn, shell_alert(namespace, "web-1")).json()["outcome"] == "refused"
@@ -196,7 +264,13 @@ def test_opt_out_labels_and_riposte_pods_are_refused(core, net, http, fn, namesp
     assert_untouched(core, net, namespace, "riposte-fn")
 
 
-def test_opt_out_on_the_namespace_is_refused(core, net, http, fn, namespace):
+def test_opt_out_on_the_namespace_is_refused(
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    namespace: str,
+) -> None:
     core.patch_namespace(namespace, {"metadata": {"labels": {"riposte.io/ignore": "true"}}})
     make_pod(core, namespace)
     assert send(http, fn, shell_alert(namespace, "web-1")).json()["outcome"] == "refused"
@@ -204,21 +278,35 @@ def test_opt_out_on_the_namespace_is_refused(core, net, http, fn, namespace):
 
 
 @pytest.mark.parametrize("protected", ["kube-system", "riposte"])
-def test_protected_namespaces_are_refused(core, net, http, fn, protected):
+def test_protected_namespaces_are_refused(
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    protected: str,
+) -> None:
     name = f"shell-{os.urandom(3).hex()}"
     make_pod(core, protected, name=name)
     reply = send(http, fn, shell_alert(protected, name)).json()
     assert reply["outcome"] == "refused"
-    assert LABEL not in (core.read_namespaced_pod(name, protected).metadata.labels or {})
+    assert LABEL not in (meta(core.read_namespaced_pod(name, protected)).labels or {})
 
 
-def test_a_pod_that_does_not_exist_is_refused(http, fn, namespace):
+def test_a_pod_that_does_not_exist_is_refused(
+    http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
     reply = send(http, fn, shell_alert(namespace, "gone")).json()
     assert reply["outcome"] == "refused"
     assert "not found" in reply["reason"]
 
 
-def test_missing_pod_name_is_422(core, net, http, fn, namespace):
+def test_missing_pod_name_is_422(
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    namespace: str,
+) -> None:
     make_pod(core, namespace)
     alert = shell_alert(namespace, "web-1")
     alert["output_fields"]["k8s.pod.name"] = "<NA>"
@@ -228,7 +316,9 @@ def test_missing_pod_name_is_422(core, net, http, fn, namespace):
     assert_untouched(core, net, namespace)
 
 
-def test_dry_run_changes_nothing(core, net, http, serve, namespace):
+def test_dry_run_changes_nothing(
+    core: client.CoreV1Api, net: client.NetworkingV1Api, http: requests.Session, serve: Serve, namespace: str
+) -> None:
     fn = serve(FUNCTION, RIPOSTE_DRY_RUN="true")
     make_pod(core, namespace)
     reply = send(http, fn, shell_alert(namespace, "web-1")).json()
@@ -236,10 +326,16 @@ def test_dry_run_changes_nothing(core, net, http, serve, namespace):
     assert_untouched(core, net, namespace)
 
 
-def test_a_foreign_policy_with_the_quarantine_name_is_not_trusted(core, net, http, fn, namespace):
+def test_a_foreign_policy_with_the_quarantine_name_is_not_trusted(
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    namespace: str,
+) -> None:
     pod = make_pod(core, namespace)
     net.create_namespaced_network_policy(namespace, {
-        "metadata": {"name": f"riposte-quarantine-{pod.metadata.uid}"},
+        "metadata": {"name": f"riposte-quarantine-{meta(pod).uid}"},
         "spec": {"podSelector": {}, "ingress": [{}]},
     })  # fmt: skip
     reply = send(http, fn, shell_alert(namespace, "web-1")).json()
@@ -247,7 +343,14 @@ def test_a_foreign_policy_with_the_quarantine_name_is_not_trusted(core, net, htt
     assert "not riposte's" in reply["reason"]
 
 
-def test_the_release_script_lifts_the_quarantine(cluster, core, net, http, fn, namespace):
+def test_the_release_script_lifts_the_quarantine(
+    cluster: ControlPlane,
+    core: client.CoreV1Api,
+    net: client.NetworkingV1Api,
+    http: requests.Session,
+    fn: FunctionProcess,
+    namespace: str,
+) -> None:
     make_pod(core, namespace, labels={"app": "web"})
     assert send(http, fn, shell_alert(namespace, "web-1")).json()["outcome"] == "acted"
     result = subprocess.run(
@@ -258,5 +361,5 @@ def test_the_release_script_lifts_the_quarantine(cluster, core, net, http, fn, n
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert core.read_namespaced_pod("web-1", namespace).metadata.labels == {"app": "web"}
+    assert meta(core.read_namespaced_pod("web-1", namespace)).labels == {"app": "web"}
     assert policies(net, namespace) == {}

@@ -16,14 +16,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
+import requests
 
+from devcluster.functions import FunctionProcess
 from shared import alert, config, outcome
 from shared.outcome import Decision, Result
 from shared.priority import Priority
 from shared.targets import Target
+from tests.conftest import Serve
 from tests.helpers import (
     CONFIGMAP_RULE,
     HTTP,
@@ -46,7 +51,7 @@ CHECKS = {"slack": check_slack, "teams": check_teams, "webhook": check_webhook}
 
 
 @pytest.fixture(scope="module")
-def sinks():
+def sinks() -> Iterator[dict[str, FakeSink]]:
     made = {name: FakeSink(name) for name in CHECKS}
     yield made
     for sink in made.values():
@@ -54,7 +59,7 @@ def sinks():
 
 
 @pytest.fixture(autouse=True)
-def fresh_sinks(sinks):
+def fresh_sinks(sinks: dict[str, FakeSink]) -> Iterator[None]:
     for sink in sinks.values():
         sink.reset()
     yield
@@ -62,7 +67,7 @@ def fresh_sinks(sinks):
         sink.reset()  # releases any hung request
 
 
-def sink_env(sinks) -> dict[str, str]:
+def sink_env(sinks: dict[str, FakeSink]) -> dict[str, str]:
     return {
         "RIPOSTE_SLACK_WEBHOOK_URL": sinks["slack"].url,
         "RIPOSTE_TEAMS_WEBHOOK_URL": sinks["teams"].url,
@@ -72,17 +77,17 @@ def sink_env(sinks) -> dict[str, str]:
 
 
 @pytest.fixture
-def notify(serve, sinks):
+def notify(serve: Serve, sinks: dict[str, FakeSink]) -> FunctionProcess:
     return serve("notify", **sink_env(sinks))
 
 
-def accepted(sinks) -> dict[str, int]:
+def accepted(sinks: dict[str, FakeSink]) -> dict[str, int]:
     return {name: len(sink.accepted()) for name, sink in sinks.items()}
 
 
-def messages_at(sinks) -> dict[str, list[dict]]:
+def messages_at(sinks: dict[str, FakeSink]) -> dict[str, list[dict[str, Any]]]:
     """What each sink accepted, each payload checked against its documented format."""
-    found = {}
+    found: dict[str, list[dict[str, Any]]] = {}
     for name, sink in sinks.items():
         found[name] = []
         for entry in sink.accepted():
@@ -94,7 +99,7 @@ def messages_at(sinks) -> dict[str, list[dict]]:
     return found
 
 
-def log_lines(fn) -> list[dict]:
+def log_lines(fn: FunctionProcess) -> list[dict[str, Any]]:
     return [
         entry
         for line in fn.output().splitlines()
@@ -102,7 +107,7 @@ def log_lines(fn) -> list[dict]:
     ]
 
 
-def assert_no_secret(sinks, *texts: str) -> None:
+def assert_no_secret(sinks: dict[str, FakeSink], *texts: str) -> None:
     for text in texts:
         for sink in sinks.values():
             assert sink.secret not in text
@@ -110,7 +115,7 @@ def assert_no_secret(sinks, *texts: str) -> None:
         assert TOKEN not in text
 
 
-def answer_text(response) -> str:
+def answer_text(response: requests.Response) -> str:
     return response.text + json.dumps(dict(response.headers))
 
 
@@ -128,7 +133,7 @@ def result_request(
     reason: str = "deleted; copy kept in riposte/riposte-cm-0f1e",
     token: str | None = None,
     **details: object,
-) -> tuple[dict[str, str], bytes, dict]:
+) -> tuple[dict[str, str], bytes, dict[str, Any]]:
     """A `riposte.action.v1` result as delete-configmap sends it (shared/outcome.py)."""
     raw = configmap_alert(namespace, "aws-creds")
     settings = config.load(
@@ -155,12 +160,14 @@ REPLAYS = {
 }
 
 
-def test_every_capture_is_covered():
+def test_every_capture_is_covered() -> None:
     assert sorted(REPLAYS) == sorted(path.name for path in HTTP.glob("*.http"))
 
 
 @pytest.mark.parametrize(("name", "notified"), sorted(REPLAYS.items()))
-def test_captured_requests_replayed_byte_for_byte(notify, sinks, name, notified):
+def test_captured_requests_replayed_byte_for_byte(
+    notify: FunctionProcess, sinks: dict[str, FakeSink], name: str, notified: bool
+) -> None:
     capture = captured(name)
     answer = raw_exchange(notify.port, with_body(capture, fresh_uuid(capture.body)))
     assert answer.status == 204, answer.body
@@ -174,7 +181,9 @@ def test_captured_requests_replayed_byte_for_byte(notify, sinks, name, notified)
 
 
 @pytest.mark.parametrize("name", sorted(REPLAYS))
-def test_every_capture_is_notified_from_minimum_priority_debug(serve, sinks, name):
+def test_every_capture_is_notified_from_minimum_priority_debug(
+    serve: Serve, sinks: dict[str, FakeSink], name: str
+) -> None:
     fn = serve("notify", **sink_env(sinks), RIPOSTE_MIN_PRIORITY="Debug")
     capture = captured(name)
     answer = raw_exchange(fn.port, with_body(capture, fresh_uuid(capture.body)))
@@ -186,13 +195,13 @@ def test_every_capture_is_notified_from_minimum_priority_debug(serve, sinks, nam
     assert found["teams"][0]["attachments"][0]["content"]["body"][0]["text"].endswith(rule)
 
 
-def structured(data: dict, **attributes: str) -> bytes:
-    envelope = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "https://falco.org"}
+def structured(data: dict[str, Any], **attributes: str) -> bytes:
+    envelope: dict[str, Any] = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "https://falco.org"}
     envelope.update({"type": "falco.rule.output.v1", **attributes, "data": data})
     return json.dumps(envelope).encode()
 
 
-def falco_0_38(raw: dict) -> bytes:
+def falco_0_38(raw: dict[str, Any]) -> bytes:
     """Falco <= 0.38's http_output: no uuid, output_fields spliced in after `time`."""
     fields = raw.pop("output_fields")
     raw.pop("uuid")
@@ -200,7 +209,9 @@ def falco_0_38(raw: dict) -> bytes:
 
 
 @pytest.mark.parametrize("mode", ["binary", "structured", "plain-json", "falco-0.39", "falco-0.38"])
-def test_every_alert_format_makes_one_message_per_sink(notify, http, sinks, mode):
+def test_every_alert_format_makes_one_message_per_sink(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink], mode: str
+) -> None:
     raw = configmap_alert("shop", "aws-creds")
     if mode == "binary":
         response = http.post(notify.url, data=encode(raw), headers=cloudevent_headers(raw))
@@ -224,7 +235,9 @@ def test_every_alert_format_makes_one_message_per_sink(notify, http, sinks, mode
     assert found["webhook"][0]["alert"]["output_fields"]["ka.target.namespace"] == "shop"
 
 
-def test_the_answer_is_logged_as_one_json_line_naming_the_sinks(notify, http, sinks):
+def test_the_answer_is_logged_as_one_json_line_naming_the_sinks(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     raw = configmap_alert("shop", "aws-creds")
     assert http.post(notify.url, data=encode(raw), headers=JSON).status_code == 204
     [line] = [entry for entry in log_lines(notify) if entry.get("message") == f"alert:{raw['uuid']}"]
@@ -234,7 +247,9 @@ def test_the_answer_is_logged_as_one_json_line_naming_the_sinks(notify, http, si
     assert line["alert"]["uuid"] == raw["uuid"]
 
 
-def test_below_the_minimum_priority_nothing_is_sent(notify, http, sinks):
+def test_below_the_minimum_priority_nothing_is_sent(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     raw = configmap_alert("shop", "aws-creds")
     raw["priority"] = "Notice"
     response = http.post(notify.url, data=encode(raw), headers=JSON)
@@ -242,14 +257,18 @@ def test_below_the_minimum_priority_nothing_is_sent(notify, http, sinks):
     assert accepted(sinks) == {"slack": 0, "teams": 0, "webhook": 0}
 
 
-def test_falcosidekicks_test_event_is_never_notified(serve, http, sinks):
+def test_falcosidekicks_test_event_is_never_notified(
+    serve: Serve, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     fn = serve("notify", **sink_env(sinks), RIPOSTE_MIN_PRIORITY="Debug")
     response = http.post(fn.url, data=encode(sidekick("test_event")), headers=JSON)
     assert response.status_code == 204
     assert accepted(sinks) == {"slack": 0, "teams": 0, "webhook": 0}
 
 
-def test_a_broken_alert_is_400_and_nothing_is_sent(notify, http, sinks):
+def test_a_broken_alert_is_400_and_nothing_is_sent(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     raw = configmap_alert("shop", "aws-creds")
     raw["output_fields"] = []
     response = http.post(notify.url, data=encode(raw), headers=JSON)
@@ -261,7 +280,7 @@ def test_a_broken_alert_is_400_and_nothing_is_sent(notify, http, sinks):
 # --- dead letters ----------------------------------------------------------------------
 
 
-def dead_letter_headers(alert: dict, code: str = "503") -> dict[str, str]:
+def dead_letter_headers(alert: dict[str, Any], code: str = "503") -> dict[str, str]:
     """The original CloudEvent as Knative's broker dead-letters it (deploy/knative)."""
     return cloudevent_headers(
         alert,
@@ -270,7 +289,9 @@ def dead_letter_headers(alert: dict, code: str = "503") -> dict[str, str]:
     )
 
 
-def test_a_dead_lettered_alert_says_riposte_could_not_act(notify, http, sinks):
+def test_a_dead_lettered_alert_says_riposte_could_not_act(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     alert = configmap_alert("shop", "aws-creds")
     assert http.post(notify.url, data=encode(alert), headers=cloudevent_headers(alert)).status_code == 204
     response = http.post(notify.url, data=encode(alert), headers=dead_letter_headers(alert))
@@ -284,7 +305,9 @@ def test_a_dead_lettered_alert_says_riposte_could_not_act(notify, http, sinks):
     assert accepted(sinks) == {"slack": 2, "teams": 2, "webhook": 2}
 
 
-def test_a_dead_letter_is_told_whatever_its_priority_and_once(notify, http, sinks):
+def test_a_dead_letter_is_told_whatever_its_priority_and_once(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     alert = shell_alert("shop", "web-1")  # Notice: below notify's minimum for alerts
     for _ in range(2):
         response = http.post(notify.url, data=encode(alert), headers=dead_letter_headers(alert, "500"))
@@ -295,7 +318,9 @@ def test_a_dead_letter_is_told_whatever_its_priority_and_once(notify, http, sink
 # --- results -------------------------------------------------------------------------
 
 
-def test_a_result_in_binary_mode_says_what_riposte_did(notify, http, sinks):
+def test_a_result_in_binary_mode_says_what_riposte_did(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     headers, body, raw = result_request(copy="riposte/riposte-cm-0f1e")
     response = http.post(notify.url, data=body, headers=headers)
     assert response.status_code == 204, response.text
@@ -319,7 +344,9 @@ def test_a_result_in_binary_mode_says_what_riposte_did(notify, http, sinks):
     assert webhook["alert"]["uuid"] == raw["uuid"]
 
 
-def test_a_result_in_structured_mode_is_notified_too(notify, http, sinks):
+def test_a_result_in_structured_mode_is_notified_too(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     headers, body, _ = result_request()
     envelope = {key.removeprefix("ce-"): value for key, value in headers.items() if key.startswith("ce-")}
     envelope["data"] = json.loads(body)
@@ -330,7 +357,9 @@ def test_a_result_in_structured_mode_is_notified_too(notify, http, sinks):
     assert accepted(sinks) == {"slack": 1, "teams": 1, "webhook": 1}
 
 
-def test_a_malformed_result_is_400_and_nothing_is_sent(notify, http, sinks):
+def test_a_malformed_result_is_400_and_nothing_is_sent(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     headers, body, _ = result_request()
     data = json.loads(body)
     data["dry_run"] = "no"
@@ -340,7 +369,9 @@ def test_a_malformed_result_is_400_and_nothing_is_sent(notify, http, sinks):
     assert accepted(sinks) == {"slack": 0, "teams": 0, "webhook": 0}
 
 
-def test_an_alert_and_its_result_are_two_messages_naming_the_same_alert(notify, http, sinks):
+def test_an_alert_and_its_result_are_two_messages_naming_the_same_alert(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     headers, body, raw = result_request()
     assert http.post(notify.url, data=encode(raw), headers=cloudevent_headers(raw)).status_code == 204
     assert http.post(notify.url, data=body, headers=headers).status_code == 204
@@ -348,7 +379,9 @@ def test_an_alert_and_its_result_are_two_messages_naming_the_same_alert(notify, 
     assert kinds == [("alert", raw["uuid"]), ("result", raw["uuid"])]
 
 
-def test_with_alert_messages_off_only_results_are_sent(serve, http, sinks):
+def test_with_alert_messages_off_only_results_are_sent(
+    serve: Serve, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     fn = serve("notify", **sink_env(sinks), RIPOSTE_NOTIFY_ALERTS="false")
     raw = configmap_alert("shop", "aws-creds")
     assert http.post(fn.url, data=encode(raw), headers=cloudevent_headers(raw)).status_code == 204
@@ -362,11 +395,13 @@ def test_with_alert_messages_off_only_results_are_sent(serve, http, sinks):
 
 
 @pytest.fixture
-def guarded(serve, sinks):
+def guarded(serve: Serve, sinks: dict[str, FakeSink]) -> FunctionProcess:
     return serve("notify", **sink_env(sinks), RIPOSTE_TOKEN=TOKEN)
 
 
-def test_a_result_carrying_the_token_as_authtoken_is_accepted(guarded, http, sinks):
+def test_a_result_carrying_the_token_as_authtoken_is_accepted(
+    guarded: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     headers, body, _ = result_request(token=TOKEN)
     assert headers["ce-authtoken"] == TOKEN
     response = http.post(guarded.url, data=body, headers=headers)
@@ -378,7 +413,9 @@ def test_a_result_carrying_the_token_as_authtoken_is_accepted(guarded, http, sin
 
 
 @pytest.mark.parametrize("presented", [None, "wrong-token-0123456789abc"])
-def test_a_result_without_the_right_token_is_401_and_nothing_is_sent(guarded, http, sinks, presented):
+def test_a_result_without_the_right_token_is_401_and_nothing_is_sent(
+    guarded: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink], presented: str | None
+) -> None:
     headers, body, _ = result_request(token=presented)
     response = http.post(guarded.url, data=body, headers=headers)
     assert response.status_code == 401
@@ -387,7 +424,9 @@ def test_a_result_without_the_right_token_is_401_and_nothing_is_sent(guarded, ht
     assert_no_secret(sinks, answer_text(response), guarded.output())
 
 
-def test_an_alert_with_the_bearer_token_is_accepted(guarded, http, sinks):
+def test_an_alert_with_the_bearer_token_is_accepted(
+    guarded: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     raw = configmap_alert("shop", "aws-creds")
     response = http.post(guarded.url, data=encode(raw), headers={**JSON, "Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 204
@@ -397,7 +436,9 @@ def test_an_alert_with_the_bearer_token_is_accepted(guarded, http, sinks):
 # --- sinks misbehaving ---------------------------------------------------------------
 
 
-def test_a_500_then_200_is_retried_into_one_message(notify, http, sinks):
+def test_a_500_then_200_is_retried_into_one_message(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     sinks["slack"].answer(500)
     raw = configmap_alert("shop", "aws-creds")
     response = http.post(notify.url, data=encode(raw), headers=JSON)
@@ -406,7 +447,9 @@ def test_a_500_then_200_is_retried_into_one_message(notify, http, sinks):
     assert accepted(sinks) == {"slack": 1, "teams": 1, "webhook": 1}
 
 
-def test_a_429_with_retry_after_is_honoured(notify, http, sinks):
+def test_a_429_with_retry_after_is_honoured(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     sinks["teams"].answer((429, {"Retry-After": "1"}))
     raw = configmap_alert("shop", "aws-creds")
     response = http.post(notify.url, data=encode(raw), headers=JSON)
@@ -419,7 +462,9 @@ def test_a_429_with_retry_after_is_honoured(notify, http, sinks):
 
 
 @pytest.mark.parametrize("failure", ["stays-500", "hangs"])
-def test_a_sink_that_stays_down_is_503_and_the_redelivery_reaches_only_it(notify, http, sinks, failure):
+def test_a_sink_that_stays_down_is_503_and_the_redelivery_reaches_only_it(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink], failure: str
+) -> None:
     sinks["teams"].answer(*([HANG] if failure == "hangs" else [500] * 200))
     raw = configmap_alert("shop", "aws-creds")
     started = time.monotonic()
@@ -447,7 +492,9 @@ def test_a_sink_that_stays_down_is_503_and_the_redelivery_reaches_only_it(notify
     assert_no_secret(sinks, notify.output())
 
 
-def test_a_permanent_4xx_is_a_warning_not_a_503(notify, http, sinks):
+def test_a_permanent_4xx_is_a_warning_not_a_503(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     sinks["webhook"].answer(400)
     raw = configmap_alert("shop", "aws-creds")
     response = http.post(notify.url, data=encode(raw), headers=JSON)
@@ -460,7 +507,9 @@ def test_a_permanent_4xx_is_a_warning_not_a_503(notify, http, sinks):
     assert_no_secret(sinks, notify.output())
 
 
-def test_concurrent_redeliveries_make_one_message_per_sink(notify, http, sinks):
+def test_concurrent_redeliveries_make_one_message_per_sink(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     raw = configmap_alert("shop", "aws-creds")
     with ThreadPoolExecutor(8) as pool:
         statuses = list(
@@ -475,7 +524,9 @@ def test_concurrent_redeliveries_make_one_message_per_sink(notify, http, sinks):
     assert accepted(sinks) == {"slack": 1, "teams": 1, "webhook": 1}
 
 
-def test_a_result_delivered_by_the_broker_and_the_result_url_is_one_message(notify, http, sinks):
+def test_a_result_delivered_by_the_broker_and_the_result_url_is_one_message(
+    notify: FunctionProcess, http: requests.Session, sinks: dict[str, FakeSink]
+) -> None:
     headers, body, _ = result_request()
     for _ in range(2):  # the same event id: outcome.py derives it from the decision
         assert http.post(notify.url, data=body, headers=headers).status_code == 204
@@ -485,7 +536,7 @@ def test_a_result_delivered_by_the_broker_and_the_result_url_is_one_message(noti
 # --- no sink -------------------------------------------------------------------------
 
 
-def test_without_a_sink_notify_warns_at_start_and_answers_204(serve, http):
+def test_without_a_sink_notify_warns_at_start_and_answers_204(serve: Serve, http: requests.Session) -> None:
     fn = serve("notify", RIPOSTE_DEADLINE_SECONDS=DEADLINE)
     assert "no sink configured" in fn.output()
     raw = configmap_alert("shop", "aws-creds")
@@ -495,7 +546,7 @@ def test_without_a_sink_notify_warns_at_start_and_answers_204(serve, http):
     assert line["outcome"] == "no sink configured"
 
 
-def test_get_is_the_health_probe(notify, http):
+def test_get_is_the_health_probe(notify: FunctionProcess, http: requests.Session) -> None:
     response = http.get(notify.url + "/_/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}

@@ -9,9 +9,14 @@ holds exactly one message per kind, naming the alert, and never the credential v
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import requests
+from kubernetes import client
 
+from tests.conftest import Serve
 from tests.helpers import configmap_alert, encode
 from tests.integration.fakesinks import FakeSink
 
@@ -20,13 +25,13 @@ CREDENTIAL = "AKES20LNOA"
 
 
 @pytest.fixture
-def sink():
+def sink() -> Iterator[FakeSink]:
     made = FakeSink("webhook")
     yield made
     made.close()
 
 
-def leaky_seed_alert(namespace: str) -> dict:
+def leaky_seed_alert(namespace: str) -> dict[str, Any]:
     """The seed alert with the object in its fields and a legacy `config=` output."""
     raw = configmap_alert(namespace, "aws-creds")
     raw["output_fields"]["ka.req.configmap.obj"] = json.dumps({"data": {"aws_access_key_id": CREDENTIAL}})
@@ -34,7 +39,9 @@ def leaky_seed_alert(namespace: str) -> dict:
     return raw
 
 
-def test_the_seed_ends_as_one_alert_message_and_one_result_message(core, serve, http, namespace, sink):
+def test_the_seed_ends_as_one_alert_message_and_one_result_message(
+    core: client.CoreV1Api, serve: Serve, http: requests.Session, namespace: str, sink: FakeSink
+) -> None:
     notify = serve("notify", RIPOSTE_WEBHOOK_URL=sink.url, RIPOSTE_TOKEN=TOKEN)
     delete = serve("delete-configmap", RIPOSTE_RESULT_URL=notify.url, RIPOSTE_TOKEN=TOKEN)
     source = core.create_namespaced_config_map(
@@ -57,6 +64,7 @@ def test_the_seed_ends_as_one_alert_message_and_one_result_message(core, serve, 
         "the broker's copy was a duplicate"
     )
     result, alerted = messages
+    assert source.metadata is not None
     copy = f"riposte/riposte-cm-{source.metadata.uid}"
     assert result["title"] == f"riposte delete-configmap acted on ConfigMap {namespace}/aws-creds"
     assert result["text"].startswith(f"Deleted; copy kept in {copy}.")

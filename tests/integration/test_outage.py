@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import time
 
-from tests.helpers import cloudevent_headers, configmap_alert, encode, redeliver_until_answered
+import requests
+from kubernetes import client
+
+from devcluster.controlplane import ControlPlane
+from tests.conftest import Serve
+from tests.helpers import cloudevent_headers, configmap_alert, encode, meta, redeliver_until_answered
 
 
-def test_apiserver_down_answers_503_and_redelivery_succeeds(cluster, core, serve, http, namespace):
+def test_apiserver_down_answers_503_and_redelivery_succeeds(
+    cluster: ControlPlane, core: client.CoreV1Api, serve: Serve, http: requests.Session, namespace: str
+) -> None:
     fn = serve("delete-configmap", RIPOSTE_DEADLINE_SECONDS="2")
     core.create_namespaced_config_map(
         namespace, {"metadata": {"name": "aws-creds"}, "data": {"password": "p"}}
@@ -27,7 +34,7 @@ def test_apiserver_down_answers_503_and_redelivery_succeeds(cluster, core, serve
         assert elapsed < 2 + 5, f"the deadline bounds the answer ({elapsed:.1f}s)"
     finally:
         cluster.start_apiserver()
-    assert [c.metadata.name for c in core.list_namespaced_config_map(namespace).items] == ["aws-creds"]
+    assert [meta(c).name for c in core.list_namespaced_config_map(namespace).items] == ["aws-creds"]
     redelivered = redeliver_until_answered(
         lambda: http.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30)
     )

@@ -10,10 +10,16 @@ any namespace and in riposte's own, and representative calls outside them are de
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from kubernetes import client, config
 
+from devcluster.controlplane import ControlPlane
+from tests.helpers import present
+
 Rule = tuple[str, str, str, str]  # (api group, resource, verb, resourceName or "")
+Call = Callable[[client.CoreV1Api, str], object]
 
 BASIC_USER = {
     ("authorization.k8s.io", "selfsubjectaccessreviews", "create", ""),
@@ -58,24 +64,25 @@ EXPECTED: dict[str, tuple[set[Rule], set[Rule]]] = {
 
 
 @pytest.fixture(scope="module")
-def as_sa(cluster):
+def as_sa(cluster: ControlPlane) -> dict[str, client.ApiClient]:
     """An API client per ServiceAccount, each with a real TokenRequest token."""
+    # kubernetes.config's loaders carry no annotations (kubernetes 37), unlike its client
     return {
-        name: config.new_client_from_config(
+        name: config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=str(cluster.serviceaccount_kubeconfig("riposte", name))
         )
         for name in EXPECTED
     }
 
 
-def rules_in(api_client, namespace):
+def rules_in(api_client: client.ApiClient, namespace: str) -> set[Rule]:
     review = client.AuthorizationV1Api(api_client).create_self_subject_rules_review(
         {"spec": {"namespace": namespace}}
     )
     found = set()
-    for rule in review.status.resource_rules:
-        for group in rule.api_groups:
-            for resource in rule.resources:
+    for rule in present(review.status).resource_rules:
+        for group in present(rule.api_groups):
+            for resource in present(rule.resources):
                 for verb in rule.verbs:
                     for name in rule.resource_names or [""]:
                         found.add((group, resource, verb, name))
@@ -83,13 +90,17 @@ def rules_in(api_client, namespace):
 
 
 @pytest.mark.parametrize("account", EXPECTED)
-def test_rules_in_any_namespace_are_exactly_the_expected(as_sa, namespace, account):
+def test_rules_in_any_namespace_are_exactly_the_expected(
+    as_sa: dict[str, client.ApiClient], namespace: str, account: str
+) -> None:
     everywhere, _ = EXPECTED[account]
     assert rules_in(as_sa[account], namespace) == everywhere | BASIC_USER
 
 
 @pytest.mark.parametrize("account", EXPECTED)
-def test_rules_in_its_own_namespace_add_only_the_expected(as_sa, account):
+def test_rules_in_its_own_namespace_add_only_the_expected(
+    as_sa: dict[str, client.ApiClient], account: str
+) -> None:
     everywhere, own = EXPECTED[account]
     assert rules_in(as_sa[account], "riposte") == everywhere | own | BASIC_USER
 
@@ -113,7 +124,9 @@ def test_rules_in_its_own_namespace_add_only_the_expected(as_sa, account):
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
-def test_calls_outside_the_delete_configmap_role_are_forbidden(as_sa, namespace, call, description):
+def test_calls_outside_the_delete_configmap_role_are_forbidden(
+    as_sa: dict[str, client.ApiClient], namespace: str, call: Call, description: str
+) -> None:
     with pytest.raises(client.ApiException) as denied:
         call(client.CoreV1Api(as_sa["delete-configmap"]), namespace)
     assert denied.value.status == 403, description
@@ -130,7 +143,9 @@ def test_calls_outside_the_delete_configmap_role_are_forbidden(as_sa, namespace,
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
-def test_calls_outside_the_other_roles_are_forbidden(as_sa, namespace, account, call, description):
+def test_calls_outside_the_other_roles_are_forbidden(
+    as_sa: dict[str, client.ApiClient], namespace: str, account: str, call: Call, description: str
+) -> None:
     with pytest.raises(client.ApiException) as denied:
         call(client.CoreV1Api(as_sa[account]), namespace)
     assert denied.value.status == 403, f"{account}: {description}"

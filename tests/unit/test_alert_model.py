@@ -9,6 +9,7 @@ types must end in NotAnAlert with a message naming the field, never another exce
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ FALCO_FILES = sorted(FALCO.glob("*.json"))
 
 
 @pytest.mark.parametrize("path", SIDEKICK_FILES, ids=lambda p: p.stem)
-def test_every_falcosidekick_fixture_parses(path):
+def test_every_falcosidekick_fixture_parses(path: Path) -> None:
     body = json.loads(path.read_bytes())
     alert = alert_model.parse(body)
     assert alert.rule == body["rule"]
@@ -32,7 +33,7 @@ def test_every_falcosidekick_fixture_parses(path):
 
 
 @pytest.mark.parametrize("path", FALCO_FILES, ids=lambda p: p.stem)
-def test_every_falco_http_output_fixture_parses_and_matches_its_sidekick_twin(path):
+def test_every_falco_http_output_fixture_parses_and_matches_its_sidekick_twin(path: Path) -> None:
     alert = alert_model.parse(json.loads(path.read_bytes()))
     twin = alert_model.parse(json.loads((SIDEKICK / path.name).read_bytes()))
     assert alert.uuid is None
@@ -48,7 +49,7 @@ def test_every_falco_http_output_fixture_parses_and_matches_its_sidekick_twin(pa
     assert dict(alert.fields) == dict(twin.fields)
 
 
-def test_falco_038_layout_with_spliced_output_fields_parses():
+def test_falco_038_layout_with_spliced_output_fields_parses() -> None:
     # Falco <= 0.38 appended `, "output_fields": {...}` as text after the time.
     modern = (FALCO / "syscall_terminal_shell_in_container.json").read_text()
     body = json.loads(modern)
@@ -62,7 +63,7 @@ def test_falco_038_layout_with_spliced_output_fields_parses():
     assert old.identity == new.identity
 
 
-def test_identity_is_stable_across_time_forms_without_uuid():
+def test_identity_is_stable_across_time_forms_without_uuid() -> None:
     base = sidekick("k8saudit_secret_created")
     base.pop("uuid")
     trimmed = dict(base, time="2026-07-14T10:00:00.5Z")
@@ -82,7 +83,7 @@ def test_identity_is_stable_across_time_forms_without_uuid():
         ("1970-01-01T01:00:00+01:00", 0),
     ],
 )
-def test_time_parses_go_trimmed_and_nine_digit_forms(text, expected_ns):
+def test_time_parses_go_trimmed_and_nine_digit_forms(text: str, expected_ns: int) -> None:
     assert alert_model.parse_time(text) == expected_ns
 
 
@@ -90,12 +91,12 @@ def test_time_parses_go_trimmed_and_nine_digit_forms(text, expected_ns):
     "text",
     ["yesterday", "2026-07-14 10:00:00Z", "2026-13-01T00:00:00Z", "2026-07-14T10:00:00.1234567890Z", ""],
 )
-def test_bad_time_is_not_an_alert(text):
+def test_bad_time_is_not_an_alert(text: str) -> None:
     with pytest.raises(errors.NotAnAlert, match="time"):
         alert_model.parse_time(text)
 
 
-def test_null_and_na_fields_are_absent():
+def test_null_and_na_fields_are_absent() -> None:
     body = sidekick("syscall_terminal_shell_in_container")
     body["output_fields"]["k8s.pod.name"] = "<NA>"
     body["output_fields"]["k8s.ns.name"] = None
@@ -106,16 +107,18 @@ def test_null_and_na_fields_are_absent():
     assert alert.value("proc.tty") == 34816
 
 
-def test_priorities_are_ordered_and_info_is_informational():
+def test_priorities_are_ordered_and_info_is_informational() -> None:
     assert Priority.DEBUG < Priority.INFORMATIONAL < Priority.NOTICE < Priority.WARNING
     assert Priority.WARNING < Priority.ERROR < Priority.CRITICAL < Priority.ALERT < Priority.EMERGENCY
     assert Priority.parse("INFO") is Priority.INFORMATIONAL
-    assert Priority.parse("Informational").label == "Informational"
+    informational = Priority.parse("Informational")
+    assert informational is not None
+    assert informational.label == "Informational"
     assert Priority.parse("warning") is Priority.WARNING
     assert Priority.parse("severe") is None
 
 
-def test_falcosidekick_test_event_is_recognised():
+def test_falcosidekick_test_event_is_recognised() -> None:
     assert alert_model.parse(sidekick("test_event")).is_test
 
 
@@ -136,7 +139,7 @@ def test_falcosidekick_test_event_is_recognised():
         ({"uuid": []}, "uuid"),
     ],
 )
-def test_wrong_types_are_not_an_alert_and_name_the_field(change, field):
+def test_wrong_types_are_not_an_alert_and_name_the_field(change: dict[str, object], field: str) -> None:
     body = sidekick("k8saudit_configmap_with_private_credentials")
     body.update(change)
     with pytest.raises(errors.NotAnAlert, match=field):
@@ -144,6 +147,6 @@ def test_wrong_types_are_not_an_alert_and_name_the_field(change, field):
 
 
 @pytest.mark.parametrize("body", [[], "alert", 3, None])
-def test_a_non_object_is_not_an_alert(body):
+def test_a_non_object_is_not_an_alert(body: object) -> None:
     with pytest.raises(errors.NotAnAlert, match="JSON object"):
         alert_model.parse(body)

@@ -12,8 +12,8 @@ import json
 import flask
 import pytest
 
-from shared import config, endpoint, errors, policy, targets
-from shared.outcome import Decision, Result
+from shared import config, endpoint, errors, intake, policy, targets
+from shared.outcome import Decision, Outcome, Result
 from shared.priority import Priority
 from tests.helpers import CONFIGMAP_RULE, cloudevent_headers, configmap_alert, encode
 
@@ -29,7 +29,7 @@ def make_client(**env: str) -> flask.testing.FlaskClient:
         environ={"RIPOSTE_NAMESPACE": "riposte", **env},
     )
 
-    def handler(delivery, call):
+    def handler(delivery: intake.Delivery, call: endpoint.Call) -> Outcome | None:
         alert = call.alert_from(delivery)
         if not policy.matches(settings, alert):
             return None
@@ -53,7 +53,7 @@ CE = cloudevent_headers(SEED)
 JSON = {"Content-Type": "application/json"}
 
 
-def structured(data, **attrs):
+def structured(data: object, **attrs: object) -> str:
     envelope = {
         "specversion": "1.0",
         "id": "1",
@@ -137,7 +137,7 @@ ROWS = [
 
 
 @pytest.mark.parametrize(("case", "method", "headers", "body", "status"), ROWS, ids=[r[0] for r in ROWS])
-def test_status_table(case, method, headers, body, status):
+def test_status_table(case: str, method: str, headers: dict[str, str], body: bytes, status: int) -> None:
     response = make_client().open("/", method=method, headers=headers, data=body)
     assert response.status_code == status, response.data
     if status == 204:
@@ -146,19 +146,22 @@ def test_status_table(case, method, headers, body, status):
         assert response.headers["ce-type"] == "riposte.action.v1"
         assert response.headers["ce-source"] == "riposte/delete-configmap"
         assert response.headers["ce-subject"] == "shop/configmap/aws-creds"
+        assert response.json is not None
         assert response.json["outcome"] == "dry-run"
     elif status != 200:
+        assert response.json is not None
         assert response.json["status"] == status
         assert response.json["error"]
 
 
-def test_503_says_when_to_retry():
+def test_503_says_when_to_retry() -> None:
     response = make_client().post("/", headers=JSON, data=encode(configmap_alert("down", "x")))
     assert int(response.headers["Retry-After"]) > 0
 
 
-def test_422_names_the_missing_field():
+def test_422_names_the_missing_field() -> None:
     response = make_client().post("/", headers=JSON, data=encode(configmap_alert(None, "aws-creds")))
+    assert response.json is not None
     assert "ka.target.namespace" in response.json["error"]
 
 
@@ -181,21 +184,21 @@ def test_422_names_the_missing_field():
         ({**JSON, "Authorization": f"Bearer {TOKEN}"}, encode({**SEED, "rule": "Other"}), 204),
     ],
 )
-def test_sender_token(headers, body, status):
+def test_sender_token(headers: dict[str, str], body: bytes, status: int) -> None:
     response = make_client(RIPOSTE_TOKEN=TOKEN).post("/", headers=headers, data=body)
     assert response.status_code == status, response.data
     if status == 401:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_replies_carry_the_token_as_authtoken_for_notify():
+def test_replies_carry_the_token_as_authtoken_for_notify() -> None:
     response = make_client(RIPOSTE_TOKEN=TOKEN).post(
         "/", headers={**JSON, "Authorization": f"Bearer {TOKEN}"}, data=encode(SEED)
     )
     assert response.headers["ce-authtoken"] == TOKEN
 
 
-def test_reply_event_id_is_stable_for_the_same_decision():
+def test_reply_event_id_is_stable_for_the_same_decision() -> None:
     client = make_client()
     first = client.post("/", headers=JSON, data=encode(SEED)).headers["ce-id"]
     again = client.post("/", headers=CE, data=encode(SEED)).headers["ce-id"]

@@ -11,6 +11,8 @@ alert text that tries to mention, link or break out of its formatting stays text
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -27,7 +29,7 @@ LAYOUTS = {"slack": formats.slack, "teams": formats.teams, "webhook": formats.we
 CHECKS = {"slack": check_slack, "teams": check_teams, "webhook": check_webhook}
 
 
-def seed_with_credentials() -> dict:
+def seed_with_credentials() -> dict[str, Any]:
     """The seed alert as a leaky deployment sends it: the object and a legacy output."""
     raw = configmap_alert("shop", "aws-creds")
     raw["output_fields"]["ka.req.configmap.obj"] = json.dumps(
@@ -41,7 +43,9 @@ def shell_alert() -> alert.Alert:
     return alert.parse(sidekick("syscall_terminal_shell_in_container"))
 
 
-def result_of(decision: Result, reason: str, raw: dict | None = None, **details) -> results.ActionResult:
+def result_of(
+    decision: Result, reason: str, raw: dict[str, Any] | None = None, **details: object
+) -> results.ActionResult:
     raw = raw or configmap_alert("shop", "aws-creds", identity="c4d5e6f7-0819-4a2b-9c3d-4e5f6a7b8c9d")
     settings = config.load(
         "delete-configmap", rules=(CONFIGMAP_RULE,), min_priority=Priority.WARNING, environ={}
@@ -66,7 +70,7 @@ def facts(message: messages.Message) -> dict[str, str]:
     return {fact.label: fact.value for fact in message.facts}
 
 
-def all_payloads(message: messages.Message) -> dict[str, dict]:
+def all_payloads(message: messages.Message) -> dict[str, dict[str, Any]]:
     payloads = {name: layout(message) for name, layout in LAYOUTS.items()}
     for name, payload in payloads.items():
         CHECKS[name](payload)
@@ -77,7 +81,7 @@ def all_payloads(message: messages.Message) -> dict[str, dict]:
 # --- alerts --------------------------------------------------------------------------
 
 
-def test_a_syscall_alert_says_what_where_and_why():
+def test_a_syscall_alert_says_what_where_and_why() -> None:
     message = messages.for_alert(shell_alert())
     assert message.kind is messages.Kind.ALERT
     assert message.key == "alert:5f0c9a4e-8d1b-4c6e-9a57-2f3e41b7c8d0"
@@ -94,19 +98,19 @@ def test_a_syscall_alert_says_what_where_and_why():
     assert message.output.startswith("09:41:07.512334867: Notice A shell was spawned")
 
 
-def test_a_k8s_audit_alert_names_the_object_user_and_verb():
+def test_a_k8s_audit_alert_names_the_object_user_and_verb() -> None:
     seen = facts(messages.for_alert(alert.parse(configmap_alert("shop", "aws-creds"))))
     assert seen["Object"] == "configmaps shop/aws-creds"
     assert seen["User"] == "alice@example.com"
     assert seen["Verb"] == "create"
 
 
-def test_an_alert_without_namespace_names_the_object_alone():
+def test_an_alert_without_namespace_names_the_object_alone() -> None:
     seen = facts(messages.for_alert(alert.parse(sidekick("k8saudit_configmap_with_private_credentials"))))
     assert seen["Object"] == "configmaps payment-config"
 
 
-def test_falcos_own_output_without_uuid_is_referenced_by_its_identity():
+def test_falcos_own_output_without_uuid_is_referenced_by_its_identity() -> None:
     parsed = alert.parse(json.loads((FALCO / "syscall_terminal_shell_in_container.json").read_text()))
     message = messages.for_alert(parsed)
     assert parsed.uuid is None
@@ -116,7 +120,7 @@ def test_falcos_own_output_without_uuid_is_referenced_by_its_identity():
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
-def test_no_credential_value_reaches_any_sink(layout):
+def test_no_credential_value_reaches_any_sink(layout: str) -> None:
     raw = seed_with_credentials()
     assert CREDENTIAL in json.dumps(raw)  # the input does carry it, twice
     payload = LAYOUTS[layout](messages.for_alert(alert.parse(raw)))
@@ -124,7 +128,7 @@ def test_no_credential_value_reaches_any_sink(layout):
     assert CREDENTIAL not in json.dumps(payload, ensure_ascii=False)
 
 
-def test_the_webhook_gets_the_alert_with_output_fields_redacted():
+def test_the_webhook_gets_the_alert_with_output_fields_redacted() -> None:
     payload = formats.webhook(messages.for_alert(alert.parse(seed_with_credentials())))
     fields = payload["alert"]["output_fields"]
     assert fields["ka.req.configmap.obj"] == "<redacted>"
@@ -138,7 +142,7 @@ def test_the_webhook_gets_the_alert_with_output_fields_redacted():
     ("priority", "tone"),
     [("Notice", messages.Tone.INFO), ("Warning", messages.Tone.WARNING), ("Critical", messages.Tone.DANGER)],
 )
-def test_the_tone_follows_the_priority(priority, tone):
+def test_the_tone_follows_the_priority(priority: str, tone: messages.Tone) -> None:
     raw = configmap_alert("shop", "x")
     raw["priority"] = priority
     assert messages.for_alert(alert.parse(raw)).tone is tone
@@ -147,7 +151,7 @@ def test_the_tone_follows_the_priority(priority, tone):
 # --- results -------------------------------------------------------------------------
 
 
-def test_a_result_says_what_riposte_did_and_names_the_alert():
+def test_a_result_says_what_riposte_did_and_names_the_alert() -> None:
     message = messages.for_result(acted())
     assert message.kind is messages.Kind.RESULT
     assert message.title == "riposte delete-configmap acted on ConfigMap shop/aws-creds"
@@ -163,7 +167,7 @@ def test_a_result_says_what_riposte_did_and_names_the_alert():
     assert message.tone is messages.Tone.GOOD
 
 
-def test_a_result_and_its_alert_name_the_same_alert():
+def test_a_result_and_its_alert_name_the_same_alert() -> None:
     raw = configmap_alert("shop", "aws-creds")
     for_alert = messages.for_alert(alert.parse(raw))
     for_result = messages.for_result(result_of(Result.ACTED, "deleted", raw=raw))
@@ -171,7 +175,7 @@ def test_a_result_and_its_alert_name_the_same_alert():
     assert for_alert.key != for_result.key  # two messages, one per kind
 
 
-def test_the_result_key_is_the_cloudevent_id():
+def test_the_result_key_is_the_cloudevent_id() -> None:
     result = acted()
     assert messages.for_result(result).key == f"result:{result.event_id}"
 
@@ -187,14 +191,14 @@ def test_the_result_key_is_the_cloudevent_id():
         (Result.FAILED, "failed to act on", messages.Tone.DANGER),
     ],
 )
-def test_every_outcome_has_its_words_and_tone(decision, phrase, tone):
+def test_every_outcome_has_its_words_and_tone(decision: Result, phrase: str, tone: messages.Tone) -> None:
     message = messages.for_result(result_of(decision, "because"))
     assert message.title == f"riposte delete-configmap {phrase} ConfigMap shop/aws-creds"
     assert message.tone is tone
     all_payloads(message)
 
 
-def test_the_webhook_gets_the_result_with_its_details():
+def test_the_webhook_gets_the_result_with_its_details() -> None:
     result = acted()
     payload = formats.webhook(messages.for_result(result))
     check_webhook(payload)
@@ -205,12 +209,12 @@ def test_the_webhook_gets_the_result_with_its_details():
     assert payload["alert"]["uuid"] == "c4d5e6f7-0819-4a2b-9c3d-4e5f6a7b8c9d"
 
 
-def test_a_detail_never_overrides_what_riposte_decided():
+def test_a_detail_never_overrides_what_riposte_decided() -> None:
     payload = formats.webhook(messages.for_result(result_of(Result.REFUSED, "no", id="forged")))
     assert payload["result"]["id"] != "forged"
 
 
-def test_a_result_of_a_leaky_alert_carries_no_credential():
+def test_a_result_of_a_leaky_alert_carries_no_credential() -> None:
     result = result_of(Result.ACTED, "deleted", raw=seed_with_credentials())
     for payload in all_payloads(messages.for_result(result)).values():
         assert CREDENTIAL not in json.dumps(payload, ensure_ascii=False)
@@ -222,7 +226,7 @@ def test_a_result_of_a_leaky_alert_carries_no_credential():
 @pytest.mark.parametrize(
     "make", [lambda: messages.for_alert(shell_alert()), lambda: messages.for_result(acted())]
 )
-def test_payloads_match_the_documented_formats(make):
+def test_payloads_match_the_documented_formats(make: Callable[[], messages.Message]) -> None:
     payloads = all_payloads(make())
     slack_types = [block["type"] for block in payloads["slack"]["blocks"]]
     assert slack_types[0] == "header" and slack_types[-1] == "context"
@@ -230,7 +234,7 @@ def test_payloads_match_the_documented_formats(make):
     assert [element["type"] for element in card["body"]][:3] == ["TextBlock", "TextBlock", "FactSet"]
 
 
-def test_a_huge_alert_still_makes_valid_messages_within_the_limits():
+def test_a_huge_alert_still_makes_valid_messages_within_the_limits() -> None:
     raw = configmap_alert("shop", "aws-creds")
     raw["rule"] = "R" * 500
     raw["output"] = ("<&>` " * 50_000) + "END"
@@ -245,15 +249,17 @@ def test_a_huge_alert_still_makes_valid_messages_within_the_limits():
     assert payloads["webhook"]["alert"]["output"].endswith("END")  # machines get it whole
 
 
-def test_many_details_spread_over_sections_of_ten_fields_within_fifty_blocks():
-    result = result_of(Result.PARTIAL, "some", **{f"detail_{i}": f"value {i}" for i in range(600)})
+def test_many_details_spread_over_sections_of_ten_fields_within_fifty_blocks() -> None:
+    # Any, not str: mypy checks a **dict[str, str] against result_of's `raw` parameter too
+    many: dict[str, Any] = {f"detail_{i}": f"value {i}" for i in range(600)}
+    result = result_of(Result.PARTIAL, "some", **many)
     payload = formats.slack(messages.for_result(result))
     check_slack(payload)
     assert len(payload["blocks"]) == 50
     assert payload["blocks"][-1]["type"] == "context"
 
 
-def test_slack_text_cannot_mention_link_or_leave_the_code_block():
+def test_slack_text_cannot_mention_link_or_leave_the_code_block() -> None:
     raw = configmap_alert("shop", "aws-creds")
     raw["output"] = "x <!channel> <https://evil.example|click> ``` *bold* & done"
     raw["output_fields"]["ka.user.name"] = "<!here>"
@@ -266,7 +272,7 @@ def test_slack_text_cannot_mention_link_or_leave_the_code_block():
     assert "&lt;!channel&gt;" in code and "&amp; done" in code
 
 
-def test_slack_clipping_never_leaves_half_an_entity():
+def test_slack_clipping_never_leaves_half_an_entity() -> None:
     raw = configmap_alert("shop", "aws-creds")
     raw["output"] = "&" * 5000
     code = formats.slack(messages.for_alert(alert.parse(raw)))["blocks"][-2]["text"]["text"]
@@ -274,7 +280,7 @@ def test_slack_clipping_never_leaves_half_an_entity():
     assert body and body.replace("&amp;", "") == ""
 
 
-def test_teams_text_cannot_carry_a_markdown_link_and_the_output_is_not_markdown():
+def test_teams_text_cannot_carry_a_markdown_link_and_the_output_is_not_markdown() -> None:
     raw = configmap_alert("shop", "aws-creds")
     raw["output_fields"]["ka.user.name"] = "[innocent](https://evil.example)"
     raw["output"] = "[click](https://evil.example)"
@@ -286,11 +292,11 @@ def test_teams_text_cannot_carry_a_markdown_link_and_the_output_is_not_markdown(
     assert rich["inlines"][0]["text"] == "[click](https://evil.example)"
 
 
-def test_teams_clipping_never_leaves_a_dangling_backslash():
+def test_teams_clipping_never_leaves_a_dangling_backslash() -> None:
     assert formats._markdown("a" * 8 + "[" * 10, 10) == "aaaaaaaa…"
     assert formats._markdown("a" * 7 + "[" * 10, 10) == "aaaaaaa\\[…"
 
 
-def test_clip_marks_what_it_cut():
+def test_clip_marks_what_it_cut() -> None:
     assert formats.clip("abc", 3) == "abc"
     assert formats.clip("abcd", 3) == "ab…"

@@ -6,6 +6,8 @@ these rows pin which policies count as "still allowing" (Kubernetes' own rules).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from shared import netpol
@@ -40,11 +42,11 @@ POD = {"app": "web", "tier": "front", "riposte.io/quarantine": "uid-1"}
         ),
     ],
 )
-def test_label_selectors(selector, expected):
+def test_label_selectors(selector: dict[str, Any] | None, expected: bool) -> None:
     assert netpol.selects(selector, POD) is expected
 
 
-def policy(name, selector, **spec):
+def policy(name: str, selector: dict[str, Any], **spec: Any) -> dict[str, Any]:
     return {"metadata": {"name": name}, "spec": {"podSelector": selector, **spec}}
 
 
@@ -61,11 +63,11 @@ def policy(name, selector, **spec):
         ({"policyTypes": ["Ingress", "Egress"]}, []),
     ],
 )
-def test_directions_a_selecting_policy_allows(spec, expected):
+def test_directions_a_selecting_policy_allows(spec: dict[str, Any], expected: list[str]) -> None:
     assert netpol.allowed_directions(policy("p", {}, **spec), POD) == expected
 
 
-def test_still_allowing_skips_our_own_and_non_selecting_policies():
+def test_still_allowing_skips_our_own_and_non_selecting_policies() -> None:
     policies = [
         policy("riposte-quarantine-uid-1", {"matchLabels": {"riposte.io/quarantine": "uid-1"}}, ingress=[{}]),
         policy("allow-web", {"matchLabels": {"app": "web"}}, ingress=[{}]),

@@ -26,7 +26,7 @@ def configmap_alert(**change: object) -> alert_model.Alert:
     return alert_model.parse(body)
 
 
-def test_the_seed_alert_matches_delete_configmap():
+def test_the_seed_alert_matches_delete_configmap() -> None:
     assert policy.matches(settings(), configmap_alert())
 
 
@@ -40,27 +40,27 @@ def test_the_seed_alert_matches_delete_configmap():
         {"rule": "Test rule"},
     ],
 )
-def test_other_alerts_do_not_match(change):
+def test_other_alerts_do_not_match(change: dict[str, object]) -> None:
     assert not policy.matches(settings(), configmap_alert(**change))
 
 
-def test_falcosidekick_test_event_never_matches_even_when_configured():
+def test_falcosidekick_test_event_never_matches_even_when_configured() -> None:
     s = settings(RIPOSTE_RULES='["Test rule"]', RIPOSTE_SOURCES="internal", RIPOSTE_MIN_PRIORITY="Debug")
     assert not policy.matches(s, alert_model.parse(sidekick("test_event")))
 
 
-def test_min_priority_and_rules_are_configurable():
+def test_min_priority_and_rules_are_configurable() -> None:
     s = settings(RIPOSTE_RULES='["Other"]', RIPOSTE_MIN_PRIORITY="Notice")
     assert policy.matches(s, configmap_alert(rule="Other", priority="Notice"))
     assert not policy.matches(s, configmap_alert())
 
 
 @pytest.mark.parametrize("namespace", ["kube-system", "kube-public", "kube-node-lease", "riposte"])
-def test_default_protected_namespaces_include_our_own(namespace):
+def test_default_protected_namespaces_include_our_own(namespace: str) -> None:
     assert policy.protected_namespace(settings(), namespace)
 
 
-def test_configured_protected_namespaces_replace_defaults_but_keep_our_own():
+def test_configured_protected_namespaces_replace_defaults_but_keep_our_own() -> None:
     s = settings(RIPOSTE_PROTECTED_NAMESPACES="payments, vault")
     assert policy.protected_namespace(s, "vault")
     assert policy.protected_namespace(s, "riposte")
@@ -78,11 +78,11 @@ def test_configured_protected_namespaces_replace_defaults_but_keep_our_own():
         (None, False),
     ],
 )
-def test_opt_out_label(labels, expected):
+def test_opt_out_label(labels: dict[str, str] | None, expected: bool) -> None:
     assert policy.opted_out(labels) is expected
 
 
-def test_a_function_without_rules_matches_every_rule_at_its_priority():
+def test_a_function_without_rules_matches_every_rule_at_its_priority() -> None:
     s = config.load("notify", rules=(), min_priority=Priority.WARNING, environ={})
     assert policy.matches(s, configmap_alert(rule="Anything"))
     assert not policy.matches(s, configmap_alert(rule="Anything", priority="Notice"))
@@ -98,5 +98,5 @@ def test_a_function_without_rules_matches_every_rule_at_its_priority():
         ("falco.rule.output.v1,x", False),
     ],
 )
-def test_only_falco_cloudevents_carry_alerts(event_type, expected):
+def test_only_falco_cloudevents_carry_alerts(event_type: str | None, expected: bool) -> None:
     assert policy.matches(settings(), configmap_alert(), event_type) is expected

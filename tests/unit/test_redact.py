@@ -7,7 +7,7 @@ from shared import redact
 CONFIGMAP_RULE = "Create/Modify Configmap With Private Credentials"
 
 
-def test_legacy_configmap_output_loses_its_config_object():
+def test_legacy_configmap_output_loses_its_config_object() -> None:
     output = (
         "K8s configmap with private credential (user=alice verb=create configmap=aws-creds "
         'config={"aws_access_key_id":"AKES20LNOA","note":"(x)"})'
@@ -18,17 +18,17 @@ def test_legacy_configmap_output_loses_its_config_object():
     assert "configmap=aws-creds" in cleaned
 
 
-def test_configmap_object_field_is_replaced():
+def test_configmap_object_field_is_replaced() -> None:
     fields = {"ka.req.configmap.obj": '{"data":{"password":"hunter2"}}', "ka.verb": "create"}
     assert redact.fields(fields) == {"ka.req.configmap.obj": "<redacted>", "ka.verb": "create"}
 
 
-def test_ordinary_output_is_untouched():
+def test_ordinary_output_is_untouched() -> None:
     text = "Notice A shell was spawned in a container with an attached terminal"
     assert redact.output(text, rule="Terminal shell in container") == text
 
 
-def test_a_config_flag_in_a_command_line_hides_nothing():
+def test_a_config_flag_in_a_command_line_hides_nothing() -> None:
     """Command lines are attacker-controlled: `--config=` must not cut the pod, the user
     and the command out of what Slack, Teams and the reply show."""
     text = (
@@ -39,7 +39,7 @@ def test_a_config_flag_in_a_command_line_hides_nothing():
     assert redact.output(text, rule="Terminal shell in container") == text
 
 
-def test_the_alert_summary_keeps_a_shell_alerts_whole_output():
+def test_the_alert_summary_keeps_a_shell_alerts_whole_output() -> None:
     body = {
         "rule": "Terminal shell in container",
         "priority": "Notice",

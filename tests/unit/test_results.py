@@ -7,6 +7,7 @@ binary-mode encoding; every malformed variant is a 400 (NotAResult) naming the f
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -21,8 +22,10 @@ SEED = configmap_alert("shop", "aws-creds", identity="c4d5e6f7-0819-4a2b-9c3d-4e
 
 
 def result_event(
-    result: Result = Result.ACTED, reason: str = "deleted; copy kept in riposte/riposte-cm-1", **details
-):
+    result: Result = Result.ACTED,
+    reason: str = "deleted; copy kept in riposte/riposte-cm-1",
+    **details: object,
+) -> tuple[dict[str, str], dict[str, Any]]:
     settings = config.load(
         "delete-configmap", rules=(CONFIGMAP_RULE,), min_priority=Priority.WARNING, environ={}
     )
@@ -31,13 +34,13 @@ def result_event(
     return headers, json.loads(body)
 
 
-def delivery(data: dict, event_id: str = "e-1") -> Delivery:
+def delivery(data: dict[str, Any], event_id: str = "e-1") -> Delivery:
     return Delivery(
         mode="cloudevents-binary", body=data, attributes={"id": event_id, "type": results.EVENT_TYPE}
     )
 
 
-def test_a_real_result_event_parses_with_every_field():
+def test_a_real_result_event_parses_with_every_field() -> None:
     headers, data = result_event(copy="riposte/riposte-cm-1", credential_keys=["aws_access_key_id"])
     parsed = results.parse(delivery(data, headers["ce-id"]))
     assert parsed.event_id == headers["ce-id"]
@@ -56,14 +59,14 @@ def test_a_real_result_event_parses_with_every_field():
     assert dict(parsed.details) == {"copy": "riposte/riposte-cm-1", "credential_keys": ["aws_access_key_id"]}
 
 
-def test_an_alert_without_uuid_is_referenced_by_its_identity():
+def test_an_alert_without_uuid_is_referenced_by_its_identity() -> None:
     _, data = result_event()
     data["uuid"] = None
     data["identity"] = "sha256:abc"
     assert results.parse(delivery(data)).alert_reference == "sha256:abc"
 
 
-def test_the_output_is_redacted_again_on_the_way_in():
+def test_the_output_is_redacted_again_on_the_way_in() -> None:
     _, data = result_event()
     data["output"] = 'legacy rule config={"aws_access_key_id":"AKES20LNOA"}'
     assert "AKES20LNOA" not in results.parse(delivery(data)).output
@@ -96,7 +99,9 @@ BROKEN = [
 
 
 @pytest.mark.parametrize(("case", "change", "field"), BROKEN, ids=[row[0] for row in BROKEN])
-def test_a_malformed_result_is_a_400_naming_the_field(case, change, field):
+def test_a_malformed_result_is_a_400_naming_the_field(
+    case: str, change: dict[str, object], field: str
+) -> None:
     _, data = result_event()
     data.update(change)
     with pytest.raises(errors.NotAResult) as raised:
@@ -105,7 +110,7 @@ def test_a_malformed_result_is_a_400_naming_the_field(case, change, field):
     assert f"'{field}'" in raised.value.message
 
 
-def test_the_error_never_echoes_the_value():
+def test_the_error_never_echoes_the_value() -> None:
     _, data = result_event()
     data["outcome"] = {"secret": "AKES20LNOA"}
     with pytest.raises(errors.NotAResult) as raised:

@@ -14,7 +14,7 @@ import pytest
 from shared.sent import SentRecord, StillSending
 
 
-def test_an_accepted_message_is_not_claimed_again_for_that_sink():
+def test_an_accepted_message_is_not_claimed_again_for_that_sink() -> None:
     record = SentRecord()
     assert record.claim("alert:1", "slack", timeout=1)
     record.settle("alert:1", "slack", accepted=True)
@@ -23,7 +23,7 @@ def test_an_accepted_message_is_not_claimed_again_for_that_sink():
     assert record.claim("alert:2", "slack", timeout=1), "another message still needs sending"
 
 
-def test_a_failed_send_leaves_the_message_to_the_redelivery():
+def test_a_failed_send_leaves_the_message_to_the_redelivery() -> None:
     record = SentRecord()
     assert record.claim("alert:1", "teams", timeout=1)
     record.settle("alert:1", "teams", accepted=False)
@@ -31,7 +31,7 @@ def test_a_failed_send_leaves_the_message_to_the_redelivery():
     assert record.claim("alert:1", "teams", timeout=1)
 
 
-def test_the_record_forgets_the_oldest_past_its_capacity():
+def test_the_record_forgets_the_oldest_past_its_capacity() -> None:
     record = SentRecord(capacity=3)
     for number in range(5):
         record.claim(f"alert:{number}", "slack", timeout=1)
@@ -42,7 +42,7 @@ def test_the_record_forgets_the_oldest_past_its_capacity():
     assert all(record.accepted(f"alert:{n}", "slack") for n in (2, 3, 4))
 
 
-def test_a_concurrent_delivery_waits_and_skips_what_the_first_got_accepted():
+def test_a_concurrent_delivery_waits_and_skips_what_the_first_got_accepted() -> None:
     record = SentRecord()
     assert record.claim("alert:1", "slack", timeout=1)
     waiting = threading.Event()
@@ -60,7 +60,7 @@ def test_a_concurrent_delivery_waits_and_skips_what_the_first_got_accepted():
     assert answers == [False]
 
 
-def test_a_concurrent_delivery_sends_itself_when_the_first_failed():
+def test_a_concurrent_delivery_sends_itself_when_the_first_failed() -> None:
     record = SentRecord()
     assert record.claim("alert:1", "slack", timeout=1)
     answers: list[bool] = []
@@ -71,14 +71,14 @@ def test_a_concurrent_delivery_sends_itself_when_the_first_failed():
     assert answers == [True]
 
 
-def test_a_claim_held_past_the_timeout_is_still_sending():
+def test_a_claim_held_past_the_timeout_is_still_sending() -> None:
     record = SentRecord()
     assert record.claim("alert:1", "slack", timeout=1)
     with pytest.raises(StillSending, match="slack"):
         record.claim("alert:1", "slack", timeout=0)
 
 
-def test_many_concurrent_deliveries_send_once():
+def test_many_concurrent_deliveries_send_once() -> None:
     record = SentRecord()
     start = threading.Barrier(16)
 
