@@ -17,8 +17,17 @@ SIDEKICK = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "falc
 CONFIGMAP_RULE = "Create/Modify Configmap With Private Credentials"
 
 
-def configmap_alert(namespace: str | None, name: str, *, identity: str | None = None) -> dict[str, Any]:
-    """The seed alert as Falcosidekick forwards it, with append_output's namespace."""
+def configmap_alert(
+    namespace: str | None,
+    name: str,
+    *,
+    identity: str | None = None,
+    code: str | None = "201",
+    uid: str | None = None,
+) -> dict[str, Any]:
+    """The seed alert as Falcosidekick forwards it, with the fields deploy/falco's
+    append_output adds: the namespace, the response code (a string, as k8s_audit fields
+    are) and, when given, the created object's uid."""
     alert: dict[str, Any] = json.loads(
         (SIDEKICK / "k8saudit_configmap_with_private_credentials.json").read_text()
     )
@@ -27,6 +36,10 @@ def configmap_alert(namespace: str | None, name: str, *, identity: str | None = 
     alert["output"] = alert["output"].replace("configmap=payment-config", f"configmap={name}")
     if namespace is not None:
         alert["output_fields"]["ka.target.namespace"] = namespace
+    if code is not None:
+        alert["output_fields"]["ka.response.code"] = code
+    if uid is not None:
+        alert["output_fields"]["ka.resp.uid"] = uid
     return alert
 
 

@@ -8,9 +8,12 @@ over a real socket, exactly as sent.
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import json
 import socket
+import sys
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import requests
 
 from devcluster.senders import CONFIGMAP_RULE, cloudevent_headers, configmap_alert, encode, shell_alert
+from shared import action
+from shared import alert as alert_model
+from shared.action import ActionResult, AlertSummary, Outcome
+from shared.targets import Target
 
 if TYPE_CHECKING:
     from kubernetes.client import V1ObjectMeta
@@ -30,6 +37,21 @@ SIDEKICK = FIXTURES / "falcosidekick"
 FALCO = FIXTURES / "falco-http-output"
 HTTP = FIXTURES / "http"
 T = TypeVar("T")
+
+
+def load_function(name: str) -> types.ModuleType:
+    """A function's main.py as a module of its own name (they are all `main`): importing it
+    reads no setting and builds no client (shared/acting/runner.py serve)."""
+    path = Path(__file__).resolve().parent.parent / "functions" / name.replace("-", "_") / "main.py"
+    module_name = f"riposte_function_{name.replace('-', '_')}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def sidekick(name: str) -> dict[str, Any]:
@@ -137,3 +159,33 @@ def labels_of(obj: HasMetadata) -> dict[str, str]:
 def annotations_of(obj: HasMetadata) -> dict[str, str]:
     """An API object's annotations, where it must have some (riposte's copies)."""
     return present(meta(obj).annotations)
+
+
+def action_result(
+    raw: dict[str, Any],
+    *,
+    target: Target,
+    outcome: Outcome = Outcome.ACTED,
+    reason: str = "deleted; copy kept in riposte/riposte-cm-0f1e",
+    function: str = "delete-configmap",
+    duration_ms: int | None = 12,
+    dry_run: bool = False,
+    **details: object,
+) -> ActionResult:
+    """A result as an acting function builds it (shared/acting/runner.py) for alert `raw`."""
+    return ActionResult(
+        function=function,
+        action=function,
+        target=target,
+        outcome=outcome,
+        reason=reason,
+        alert=AlertSummary.of(alert_model.parse(raw)),
+        dry_run=dry_run,
+        duration_ms=duration_ms,
+        details=details,
+    )
+
+
+def result_event(result: ActionResult, *, token: str | None = None) -> tuple[dict[str, str], bytes]:
+    """Headers and body of `result`'s riposte.action.v1 CloudEvent, in binary mode."""
+    return action.binary(action.event(result, token=token))

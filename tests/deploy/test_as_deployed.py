@@ -25,12 +25,19 @@ from kubernetes import client
 
 from devcluster.controlplane import ControlPlane
 from devcluster.functions import FunctionProcess
-from shared import alert as alert_model
-from shared import config, outcome, targets
-from shared.priority import Priority
+from shared import targets
 from tests.deploy.conftest import Doc
 from tests.deploy.test_knative import settings
-from tests.helpers import cloudevent_headers, configmap_alert, encode, labels_of, meta, shell_alert
+from tests.helpers import (
+    action_result,
+    cloudevent_headers,
+    configmap_alert,
+    encode,
+    labels_of,
+    meta,
+    result_event,
+    shell_alert,
+)
 from tests.integration.fakesinks import FakeSink
 
 
@@ -88,20 +95,13 @@ def alert_and_result_reach_the_sink(fn: Deployed) -> None:
     """A Warning alert and a riposte.action.v1 result each make one message."""
     before = len(SINK.accepted())
     assert fn.deliver(configmap_alert(fn.namespace, "aws-creds")).status_code == 204
-    result = outcome.event(
-        config.load(
-            "delete-configmap", rules=("R",), min_priority=Priority.DEBUG, environ={"RIPOSTE_TOKEN": fn.token}
-        ),
-        outcome.Outcome(
-            alert_model.parse(configmap_alert(fn.namespace, "aws-creds")),
-            "delete-configmap",
-            targets.Target("ConfigMap", fn.namespace, "aws-creds"),
-            outcome.Result.ACTED,
-            "deleted; copy kept in riposte/riposte-cm-x",
-        ),
-        5,
+    result = action_result(
+        configmap_alert(fn.namespace, "aws-creds"),
+        target=targets.Target("ConfigMap", fn.namespace, "aws-creds"),
+        reason="deleted; copy kept in riposte/riposte-cm-x",
+        duration_ms=5,
     )
-    headers, body = outcome.binary(result)
+    headers, body = result_event(result, token=fn.token)
     answer = requests.post(fn.process.url, data=body, headers=headers, timeout=30)
     assert answer.status_code == 204, answer.text
     messages = [m.json() for m in SINK.accepted()[before:]]

@@ -2,8 +2,9 @@
 
 Covers the seed end to end (copy kept, preconditions, Event, reply), each sender format,
 redelivery and concurrency (one delete, one Event), and every refusal: no credential any
-more, not found, protected namespace, opt-out label on the object or its namespace,
-dry-run. Every refusal is checked on the cluster: nothing deleted, no copy, no Event.
+more, not found, protected namespace, opt-out label on the namespace, dry-run. The
+object's own label, written by the alerted create, no longer exempts it (DESIGN §15).
+Every refusal is checked on the cluster: nothing deleted, no copy, no Event.
 """
 
 from __future__ import annotations
@@ -262,14 +263,17 @@ def test_own_namespace_is_refused(
     assert exists(core, "riposte", "own-creds")
 
 
-def test_opt_out_label_on_the_configmap_is_refused(
+def test_an_opt_out_label_the_alerted_create_wrote_does_not_exempt(
     core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
 ) -> None:
+    """DESIGN §15 (changed on purpose): the requester chose that label, so it cannot switch
+    riposte off for the object the alert is about; the namespace label and RIPOSTE_EXEMPT
+    can (tests/integration/test_exemptions.py)."""
     make_configmap(core, namespace, labels={"riposte.io/ignore": "true"})
     reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
-    assert reply["outcome"] == "refused"
-    assert "riposte.io/ignore" in reply["reason"]
-    assert_untouched(core, namespace)
+    assert reply["outcome"] == "acted", reply
+    assert not exists(core, namespace, "aws-creds")
+    assert len(copies_of(core, namespace, "aws-creds")) == 1
 
 
 def test_opt_out_label_on_the_namespace_is_refused(

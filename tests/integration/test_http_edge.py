@@ -70,7 +70,8 @@ def test_the_seed_capture_with_append_output_namespace_acts(
     )
     capture = captured("cloudevents_k8saudit_configmap_with_private_credentials.http")
     body = capture.body.replace(
-        b'"ka.verb":"create"}', f'"ka.verb":"create","ka.target.namespace":"{namespace}"}}'.encode()
+        b'"ka.verb":"create"}',
+        f'"ka.verb":"create","ka.target.namespace":"{namespace}","ka.response.code":"201"}}'.encode(),
     )
     assert body != capture.body
     answer = raw_exchange(fn.port, with_body(capture, body))

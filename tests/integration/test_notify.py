@@ -24,19 +24,18 @@ import pytest
 import requests
 
 from devcluster.functions import FunctionProcess
-from shared import alert, config, outcome
-from shared.outcome import Decision, Result
-from shared.priority import Priority
+from shared.action import Outcome
 from shared.targets import Target
 from tests.conftest import Serve
 from tests.helpers import (
-    CONFIGMAP_RULE,
     HTTP,
+    action_result,
     captured,
     cloudevent_headers,
     configmap_alert,
     encode,
     raw_exchange,
+    result_event,
     shell_alert,
     sidekick,
     with_body,
@@ -129,21 +128,22 @@ def fresh_uuid(body: bytes) -> bytes:
 
 def result_request(
     namespace: str = "shop",
-    decision: Result = Result.ACTED,
+    decision: Outcome = Outcome.ACTED,
     reason: str = "deleted; copy kept in riposte/riposte-cm-0f1e",
     token: str | None = None,
     **details: object,
 ) -> tuple[dict[str, str], bytes, dict[str, Any]]:
-    """A `riposte.action.v1` result as delete-configmap sends it (shared/outcome.py)."""
+    """A `riposte.action.v1` result as delete-configmap sends it (shared/action.py)."""
     raw = configmap_alert(namespace, "aws-creds")
-    settings = config.load(
-        "delete-configmap",
-        rules=(CONFIGMAP_RULE,),
-        min_priority=Priority.WARNING,
-        environ={"RIPOSTE_TOKEN": token} if token else {},
+    made = action_result(
+        raw,
+        target=Target("ConfigMap", namespace, "aws-creds"),
+        outcome=decision,
+        reason=reason,
+        duration_ms=11,
+        **details,
     )
-    decide = Decision(alert.parse(raw), "delete-configmap", Target("ConfigMap", namespace, "aws-creds"))
-    headers, body = outcome.binary(outcome.event(settings, decide(decision, reason, **details), 11))
+    headers, body = result_event(made, token=token)
     return headers, body, raw
 
 

@@ -13,7 +13,7 @@ import flask
 import pytest
 
 from shared import config, endpoint, errors, intake, policy, targets
-from shared.outcome import Decision, Outcome, Result
+from shared.action import ActionResult, AlertSummary, Outcome
 from shared.priority import Priority
 from tests.helpers import CONFIGMAP_RULE, cloudevent_headers, configmap_alert, encode
 
@@ -29,14 +29,22 @@ def make_client(**env: str) -> flask.testing.FlaskClient:
         environ={"RIPOSTE_NAMESPACE": "riposte", **env},
     )
 
-    def handler(delivery: intake.Delivery, call: endpoint.Call) -> Outcome | None:
+    def handler(delivery: intake.Delivery, call: endpoint.Call) -> ActionResult | None:
         alert = call.alert_from(delivery)
         if not policy.matches(settings, alert):
             return None
         target = call.aimed_at(targets.configmap(alert))
         if target.namespace == "down":
             raise errors.Unavailable("Kubernetes API did not answer within the deadline")
-        return Decision(alert, "delete-configmap", target)(Result.DRY_RUN, "would delete")
+        return ActionResult(
+            function="delete-configmap",
+            action="delete-configmap",
+            target=target,
+            outcome=Outcome.DRY_RUN,
+            reason="would delete",
+            alert=AlertSummary.of(alert),
+            dry_run=True,
+        )
 
     app = flask.Flask("edge")
     app.add_url_rule(

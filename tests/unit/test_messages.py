@@ -3,7 +3,7 @@
 Alerts are the fixtures real senders produce (a syscall pod alert, the seed's k8s_audit
 ConfigMap alert, Falco's own output without uuid), plus the two places a ConfigMap
 alert carries credential values: `ka.req.configmap.obj` and a legacy (Falco <= 0.31)
-`config=` output. Results are built by the real shared.outcome.event(). Every payload is
+`config=` output. Results are built by the real shared.action.event(). Every payload is
 checked against its documented format (tests/payloads.py), with a huge alert too, and
 alert text that tries to mention, link or break out of its formatting stays text.
 """
@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from shared import alert, config, formats, messages, outcome, results
+from shared import action, alert
+from shared.action import ActionResult, Outcome
 from shared.intake import Delivery
-from shared.outcome import Decision, Result
-from shared.priority import Priority
+from shared.notify import formats, messages
 from shared.targets import Target
-from tests.helpers import CONFIGMAP_RULE, FALCO, configmap_alert, sidekick
+from tests.helpers import FALCO, action_result, configmap_alert, result_event, sidekick
 from tests.payloads import check_slack, check_teams, check_webhook, texts
 
 CREDENTIAL = "AKES20LNOA"
@@ -44,22 +44,21 @@ def shell_alert() -> alert.Alert:
 
 
 def result_of(
-    decision: Result, reason: str, raw: dict[str, Any] | None = None, **details: object
-) -> results.ActionResult:
+    decision: Outcome, reason: str, raw: dict[str, Any] | None = None, **details: object
+) -> ActionResult:
     raw = raw or configmap_alert("shop", "aws-creds", identity="c4d5e6f7-0819-4a2b-9c3d-4e5f6a7b8c9d")
-    settings = config.load(
-        "delete-configmap", rules=(CONFIGMAP_RULE,), min_priority=Priority.WARNING, environ={}
+    made = action_result(
+        raw, target=Target("ConfigMap", "shop", "aws-creds"), outcome=decision, reason=reason, **details
     )
-    decide = Decision(alert.parse(raw), "delete-configmap", Target("ConfigMap", "shop", "aws-creds"))
-    headers, body = outcome.binary(outcome.event(settings, decide(decision, reason, **details), 12))
-    return results.parse(
+    headers, body = result_event(made)
+    return action.parse(
         Delivery("cloudevents-binary", json.loads(body), {"id": headers["ce-id"], "type": headers["ce-type"]})
     )
 
 
-def acted() -> results.ActionResult:
+def acted() -> ActionResult:
     return result_of(
-        Result.ACTED,
+        Outcome.ACTED,
         "deleted; copy kept in riposte/riposte-cm-0f1e",
         copy="riposte/riposte-cm-0f1e",
         credential_keys=["aws_access_key_id"],
@@ -170,28 +169,28 @@ def test_a_result_says_what_riposte_did_and_names_the_alert() -> None:
 def test_a_result_and_its_alert_name_the_same_alert() -> None:
     raw = configmap_alert("shop", "aws-creds")
     for_alert = messages.for_alert(alert.parse(raw))
-    for_result = messages.for_result(result_of(Result.ACTED, "deleted", raw=raw))
+    for_result = messages.for_result(result_of(Outcome.ACTED, "deleted", raw=raw))
     assert for_alert.alert_reference == for_result.alert_reference == raw["uuid"]
     assert for_alert.key != for_result.key  # two messages, one per kind
 
 
 def test_the_result_key_is_the_cloudevent_id() -> None:
     result = acted()
-    assert messages.for_result(result).key == f"result:{result.event_id}"
+    assert messages.for_result(result).key == f"result:{result.id}"
 
 
 @pytest.mark.parametrize(
     ("decision", "phrase", "tone"),
     [
-        (Result.ACTED, "acted on", messages.Tone.GOOD),
-        (Result.ALREADY_DONE, "had already acted on", messages.Tone.GOOD),
-        (Result.DRY_RUN, "would act on (dry run)", messages.Tone.INFO),
-        (Result.PARTIAL, "partly acted on", messages.Tone.WARNING),
-        (Result.REFUSED, "refused to act on", messages.Tone.DANGER),
-        (Result.FAILED, "failed to act on", messages.Tone.DANGER),
+        (Outcome.ACTED, "acted on", messages.Tone.GOOD),
+        (Outcome.ALREADY_DONE, "had already acted on", messages.Tone.GOOD),
+        (Outcome.DRY_RUN, "would act on (dry run)", messages.Tone.INFO),
+        (Outcome.PARTIAL, "partly acted on", messages.Tone.WARNING),
+        (Outcome.REFUSED, "refused to act on", messages.Tone.DANGER),
+        (Outcome.FAILED, "failed to act on", messages.Tone.DANGER),
     ],
 )
-def test_every_outcome_has_its_words_and_tone(decision: Result, phrase: str, tone: messages.Tone) -> None:
+def test_every_outcome_has_its_words_and_tone(decision: Outcome, phrase: str, tone: messages.Tone) -> None:
     message = messages.for_result(result_of(decision, "because"))
     assert message.title == f"riposte delete-configmap {phrase} ConfigMap shop/aws-creds"
     assert message.tone is tone
@@ -202,7 +201,7 @@ def test_the_webhook_gets_the_result_with_its_details() -> None:
     result = acted()
     payload = formats.webhook(messages.for_result(result))
     check_webhook(payload)
-    assert payload["result"]["id"] == result.event_id
+    assert payload["result"]["id"] == result.id
     assert payload["result"]["outcome"] == "acted"
     assert payload["result"]["copy"] == "riposte/riposte-cm-0f1e"
     assert payload["result"]["target"] == {"kind": "ConfigMap", "namespace": "shop", "name": "aws-creds"}
@@ -210,12 +209,12 @@ def test_the_webhook_gets_the_result_with_its_details() -> None:
 
 
 def test_a_detail_never_overrides_what_riposte_decided() -> None:
-    payload = formats.webhook(messages.for_result(result_of(Result.REFUSED, "no", id="forged")))
+    payload = formats.webhook(messages.for_result(result_of(Outcome.REFUSED, "no", id="forged")))
     assert payload["result"]["id"] != "forged"
 
 
 def test_a_result_of_a_leaky_alert_carries_no_credential() -> None:
-    result = result_of(Result.ACTED, "deleted", raw=seed_with_credentials())
+    result = result_of(Outcome.ACTED, "deleted", raw=seed_with_credentials())
     for payload in all_payloads(messages.for_result(result)).values():
         assert CREDENTIAL not in json.dumps(payload, ensure_ascii=False)
 
@@ -252,7 +251,7 @@ def test_a_huge_alert_still_makes_valid_messages_within_the_limits() -> None:
 def test_many_details_spread_over_sections_of_ten_fields_within_fifty_blocks() -> None:
     # Any, not str: mypy checks a **dict[str, str] against result_of's `raw` parameter too
     many: dict[str, Any] = {f"detail_{i}": f"value {i}" for i in range(600)}
-    result = result_of(Result.PARTIAL, "some", **many)
+    result = result_of(Outcome.PARTIAL, "some", **many)
     payload = formats.slack(messages.for_result(result))
     check_slack(payload)
     assert len(payload["blocks"]) == 50

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared import netpol
+from shared import labels, netpol
 
 POD = {"app": "web", "tier": "front", "riposte.io/quarantine": "uid-1"}
 
@@ -43,7 +43,7 @@ POD = {"app": "web", "tier": "front", "riposte.io/quarantine": "uid-1"}
     ],
 )
 def test_label_selectors(selector: dict[str, Any] | None, expected: bool) -> None:
-    assert netpol.selects(selector, POD) is expected
+    assert labels.selects(selector, POD) is expected
 
 
 def policy(name: str, selector: dict[str, Any], **spec: Any) -> dict[str, Any]:

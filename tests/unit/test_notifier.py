@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from shared import config, errors, formats, notifier
+from shared import config, errors
+from shared.notify import formats
+from shared.notify import sinks as notifier
 from shared.priority import Priority
 
 SECRET = "T0000/B0000/s3cr3tW3bh00kPath"

@@ -3,6 +3,7 @@ nothing else is hidden from the humans reading an alert."""
 
 from shared import alert as alert_model
 from shared import redact
+from shared.action import AlertSummary
 
 CONFIGMAP_RULE = "Create/Modify Configmap With Private Credentials"
 
@@ -47,5 +48,5 @@ def test_the_alert_summary_keeps_a_shell_alerts_whole_output() -> None:
         "output": "shell (proc.cmdline=sh -c x --config=/tmp/a k8s.pod.name=web)",
         "output_fields": {"k8s.pod.name": "web"},
     }
-    summary = redact.alert_summary(alert_model.parse(body))
-    assert summary["output"].endswith("--config=/tmp/a k8s.pod.name=web)")
+    summary = AlertSummary.of(alert_model.parse(body))
+    assert summary.output.endswith("--config=/tmp/a k8s.pod.name=web)")

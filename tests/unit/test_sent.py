@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shared.sent import SentRecord, StillSending
+from shared.notify.sent import SentRecord, StillSending
 
 
 def test_an_accepted_message_is_not_claimed_again_for_that_sink() -> None:
