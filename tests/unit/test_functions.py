@@ -142,7 +142,7 @@ def test_isolate_verify_plans_the_policy_again_when_only_the_label_is_left() -> 
         ),
         (
             "Redirect STDOUT/STDIN to Network Connection in Container",
-            "redirect-stdout-stdin-to-network-connection-in",
+            "redirect-stdout-stdin-to-network-connection-in-container",
         ),
         ("!!!", "rule"),
         ("A" * 100, "a" * 63),
