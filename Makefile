@@ -36,6 +36,7 @@ apiserver: deps
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 # mypy --strict (pyproject.toml) over shared, devcluster, bench, demo and tests; then each
 # functions/*/main.py in a run of its own: they are all modules named `main`.

@@ -10,16 +10,35 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
+import requests.adapters
 from kubernetes import client
 
 from devcluster import manifests
 from devcluster.controlplane import ControlPlane, ControlPlaneError
 from devcluster.functions import FunctionProcess
+from tests.helpers import check_reply
 
 Serve = Callable[..., FunctionProcess]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_reply_matches_the_schema() -> Iterator[None]:
+    """Validate every reply any test receives over requests (raw socket exchanges check
+    theirs in tests/helpers.py)."""
+    send = requests.adapters.HTTPAdapter.send
+
+    def checked(self: requests.adapters.HTTPAdapter, request: Any, *args: Any, **kwargs: Any) -> Any:
+        response = send(self, request, *args, **kwargs)
+        check_reply(response.headers, response.content)
+        return response
+
+    requests.adapters.HTTPAdapter.send = checked  # type: ignore[method-assign]
+    yield
+    requests.adapters.HTTPAdapter.send = send  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

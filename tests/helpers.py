@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import jsonschema
 import requests
 
 from devcluster.senders import CONFIGMAP_RULE, cloudevent_headers, configmap_alert, encode, shell_alert
@@ -98,7 +99,24 @@ def raw_exchange(port: int, raw: bytes, timeout: float = 30.0) -> Answer:
         sock.sendall(raw)
         response = http.client.HTTPResponse(sock, method="POST")
         response.begin()
-        return Answer(response.status, response.headers, response.read())
+        answer = Answer(response.status, response.headers, response.read())
+    check_reply(answer.headers, answer.body)
+    return answer
+
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parent.parent / "schemas" / "riposte.action.v1.json").read_text()
+)
+
+
+def check_reply(headers: Any, body: bytes) -> None:
+    """A riposte.action.v1 reply must be valid against schemas/riposte.action.v1.json and
+    name that schema (an absolute URI, as CloudEvents requires). tests/conftest.py runs
+    this on every reply a test receives."""
+    if headers.get("ce-type") != "riposte.action.v1":
+        return
+    assert headers.get("ce-dataschema") == SCHEMA["$id"], headers.get("ce-dataschema")
+    jsonschema.validate(json.loads(body), SCHEMA)
 
 
 def redeliver_until_answered(
