@@ -1,0 +1,136 @@
+"""budget.yaml (one Lease per acting function) and kustomization.yaml (every file,
+generated ConfigMap, Secret and image)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from catalogue import notify, site
+from catalogue.yamltext import comment, document, generated, scalar
+from shared import names
+from shared.acting.spec import Spec
+
+
+def budget(specs_: Sequence[Spec[Any]]) -> str:
+    example = names.budget_lease(specs_[0].name if specs_ else "<function>")
+    header = [
+        generated("functions/*/main.py", "the specs"),
+        "#",
+        *comment(
+            f"""
+            The blast-radius budget of each acting function (shared/acting/budget.py): its
+            recent actions and per-target cooldowns live in its Lease's annotations, so the
+            limit holds across every replica. The functions may only get and update their
+            own Lease (no create), so the Leases ship here.
+
+            Inspect, and reset:
+              kubectl -n {site.NAMESPACE} get lease {example} -o yaml
+              kubectl -n {site.NAMESPACE} annotate lease {example} riposte.io/actions- riposte.io/cooldowns-
+            """
+        ),
+    ]
+    docs = [
+        [
+            "apiVersion: coordination.k8s.io/v1",
+            "kind: Lease",
+            *site.metadata(names.budget_lease(spec.name), spec.name, site.NAMESPACE),
+            "spec: {}",
+        ]
+        for spec in specs_
+    ]
+    if not docs:
+        return "\n".join(header) + "\n"
+    return document([*header, *docs[0]], *docs[1:])
+
+
+KUSTOMIZATION_HEAD = """
+    riposte on Knative: `kubectl apply -k` of an overlay of this directory (deploy/README.md
+    first: the secrets under secrets/ are placeholders that keep the functions from
+    starting). Settings and images are changed in that overlay too, not here.
+    """
+GENERATED_NAMES = """
+    Generated names carry a hash of their content, so a changed setting or secret rolls out
+    a new Knative revision instead of waiting for pods to restart. kustomizeconfig.yaml
+    teaches kustomize where a Knative Service refers to them.
+    """
+PLACEHOLDERS = """
+    The placeholders fail closed: a token or URL that is not one makes the function refuse
+    to start, and Knative keeps serving the last good revision. Replace them in an overlay
+    of your own (deploy/README.md), not in this checkout.
+    """
+IMAGES = f"""
+    One image per function, built from the repository's Dockerfile (--build-arg
+    FUNCTION=<folder>). Set your registry in your overlay (`kustomize edit set image
+    riposte/<name>=<registry>/<name>:<tag>`), or here for everyone: REGISTRY and TAG in
+    catalogue/site.py, then `make manifests` ({site.REGISTRY}, {site.TAG}).
+    """
+
+
+def kustomization(specs_: Sequence[Spec[Any]]) -> str:
+    names = sorted([spec.name for spec in specs_] + [notify.NAME])
+    with_triggers = sorted([spec.name for spec in specs_ if spec.rules] + [notify.NAME])
+    resources = [
+        "namespace.yaml",
+        "budget.yaml",
+        *(f"rbac/{name}.yaml" for name in names),
+        "broker.yaml",
+        *(f"services/{name}.yaml" for name in names),
+        *(f"triggers/{name}.yaml" for name in with_triggers),
+        "networkpolicy.yaml",
+    ]
+    configs = [
+        line
+        for name in names
+        for line in (
+            f"  - name: {name}-config",
+            f"    namespace: {site.NAMESPACE}",
+            f"    envs: [config/{name}.env]",
+        )
+    ]
+    sinks = [f"      - {key}=secrets/{key}" for _, key in notify.sink_files()]
+    images = [
+        line
+        for name in names
+        for line in (
+            f"  - name: {site.image(name)}",
+            f"    newName: {site.REGISTRY}/{name}",
+            f"    newTag: {scalar(site.TAG)}",
+        )
+    ]
+    lines = [
+        generated("functions/*/main.py", "the specs"),
+        "#",
+        *comment(KUSTOMIZATION_HEAD),
+        "apiVersion: kustomize.config.k8s.io/v1beta1",
+        "kind: Kustomization",
+        "resources:",
+        *(f"  - {resource}" for resource in resources),
+        "",
+        *comment(GENERATED_NAMES),
+        "configurations:",
+        "  - kustomizeconfig.yaml",
+        "",
+        "generatorOptions:",
+        "  labels:",
+        "    app.kubernetes.io/part-of: riposte",
+        "",
+        "configMapGenerator:",
+        *configs,
+        "",
+        *comment(PLACEHOLDERS),
+        "secretGenerator:",
+        "  - name: riposte-token",
+        f"    namespace: {site.NAMESPACE}",
+        "    files:",
+        "      - token=secrets/token",
+        f"  - name: {notify.SINKS_SECRET}",
+        f"    namespace: {site.NAMESPACE}",
+        "    files:",
+        *sinks,
+        "",
+        *comment(IMAGES),
+        "images:",
+        *images,
+    ]
+    return document(lines)
