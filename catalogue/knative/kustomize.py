@@ -61,9 +61,10 @@ PLACEHOLDERS = """
     """
 IMAGES = f"""
     One image per function, built from the repository's Dockerfile (--build-arg
-    FUNCTION=<folder>). Set your registry in your overlay (`kustomize edit set image
-    riposte/<name>=<registry>/<name>:<tag>`), or here for everyone: REGISTRY and TAG in
-    catalogue/site.py, then `make manifests` ({site.REGISTRY}, {site.TAG}).
+    FUNCTION=<folder>). Set yours in your overlay: `kustomize edit set image
+    {site.REGISTRY}/<name>=<registry>/<name>:<tag>` there (the name these entries give
+    the images), or for every checkout REGISTRY and TAG in catalogue/site.py, then `make
+    manifests`.
     """
 
 
