@@ -1,6 +1,7 @@
 # riposte: two commands on a fresh Debian machine.
 #   make demo   the seed scenario end to end on a local real kube-apiserver
-#   make test   lint, types, unit and integration tests (real apiserver, real SA tokens)
+#   make test   lint, types, generated files, unit and integration tests (real apiserver,
+#               real SA tokens)
 # Both bootstrap what they need: Debian packages, a venv, the apiserver build (cached).
 
 SHELL      := /bin/bash
@@ -10,7 +11,7 @@ BIN        := $(VENV)/bin
 APT_PKGS   := etcd-server openssl util-linux
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: all deps venv apiserver lint typecheck unit integration test demo bench cluster clean
+.PHONY: all deps venv apiserver lint typecheck manifests drift unit integration test demo bench cluster clean
 
 all: test
 
@@ -46,13 +47,21 @@ typecheck: venv
 	  $(BIN)/mypy --no-error-summary "$$f" || { echo "mypy: errors in $$f"; exit 1; }; \
 	done; echo "mypy: functions/*/main.py: no issues (one run each)"
 
+# deploy/ and the README's tables, rendered from the specs in functions/*/main.py
+# (catalogue/). The rendered files are committed; `drift` fails when one differs.
+manifests: venv
+	$(BIN)/python -m catalogue.render
+
+drift: venv
+	$(BIN)/python -m catalogue.render --check
+
 unit: venv
 	$(BIN)/pytest tests/unit
 
 integration: venv apiserver
 	$(BIN)/pytest tests/integration
 
-test: venv apiserver lint typecheck
+test: venv apiserver lint typecheck drift
 	$(BIN)/pytest tests
 
 demo: venv apiserver

@@ -9,6 +9,7 @@ it, saying what is missing.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -65,10 +66,26 @@ def kubectl() -> str:
 
 
 @pytest.fixture(scope="session")
-def knative(kubectl: str) -> list[Doc]:
-    """deploy/knative as `kubectl kustomize` renders it."""
+def knative(kubectl: str, tmp_path_factory: pytest.TempPathFactory) -> list[Doc]:
+    """deploy/knative as `kubectl kustomize` renders it, with every opt-in function's
+    Component added as an overlay would (deploy/README.md "Opt-in responses")."""
+    overlay = tmp_path_factory.mktemp("overlay")
+    # kustomize takes only relative paths to other kustomizations.
+    components = sorted(
+        os.path.relpath(path, overlay) for path in (DEPLOY / "knative" / "opt-in").iterdir() if path.is_dir()
+    )
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [os.path.relpath(DEPLOY / "knative", overlay)],
+                "components": components,
+            }
+        )
+    )
     try:
-        return manifests.rendered(DEPLOY / "knative")
+        return manifests.rendered(overlay)
     except manifests.ManifestError as exc:
         pytest.fail(str(exc), pytrace=False)
 

@@ -4,8 +4,9 @@ Neither helm nor the chart is available here, so these tests pin the keys, types
 cross-references the design depends on (DESIGN.md §8): Falcosidekick's cloudevents
 output points at the broker of deploy/knative; the sender token comes from a Secret
 through extraEnv, never through the chart key that renders a variable Falcosidekick
-does not read; the k8saudit plugin is loaded and its rules file listed; append_output
-keeps suggested_output and adds ka.target.namespace for k8s_audit; the audit webhook
+does not read; the minimum priorities let through every alert a function answers; the
+k8saudit plugin is loaded and its rules file listed; append_output keeps suggested_output
+and adds, for k8s_audit, every ka.* field the specs read; the audit webhook
 reaches the plugin's port through the chart's service; the audit policy parses and never
 logs Secret bodies; the OpenFaaS overlay routes each tokened output to a function of
 deploy/openfaas/stack.yml.
@@ -18,6 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from catalogue import specs
+from shared.priority import Priority
 from tests.deploy.conftest import DEPLOY, Doc
 
 FALCO = DEPLOY / "falco"
@@ -43,8 +46,11 @@ def test_cloudevents_output_goes_to_the_broker_of_deploy_knative(knative: list[D
     (broker,) = [doc for doc in knative if doc["kind"] == "Broker"]
     path = urlsplit(cloudevents["address"]).path
     assert path == f"/{broker['metadata']['namespace']}/{broker['metadata']['name']}"
-    # Notice: isolate-pod's syscall rules are Notice; lower than that reaches nobody.
-    assert cloudevents["minimumpriority"] == "notice"
+    # The lowest priority any function answers by default (notify: Warning): lower reaches
+    # nobody. Opt-in functions answer the rules their deployer names (README: lower this
+    # with them when those rules are below it).
+    lowest = min([Priority.WARNING, *(s.min_priority for s in specs.load() if not s.requires_rules)])
+    assert Priority.parse(cloudevents["minimumpriority"]) == lowest
 
 
 def test_sender_token_comes_from_a_secret_holding_the_whole_extension() -> None:
@@ -70,10 +76,14 @@ def test_k8saudit_plugin_is_loaded_with_its_rules() -> None:
     assert any(ref.startswith("falco-rules:") for ref in refs)
 
 
-def test_append_output_keeps_suggested_output_and_adds_the_namespace_for_k8s_audit() -> None:
+def test_append_output_keeps_suggested_output_and_adds_the_fields_the_specs_read() -> None:
+    fields = sorted({field for spec in specs.load() for field in spec.fields if field.startswith("ka.")})
+    assert "ka.target.namespace" in fields  # the seed rule's output has no namespace
+    assert {"ka.response.code", "ka.resp.uid"} <= set(fields)  # did the audited request make it?
     assert values()["falco"]["append_output"] == [
         {"suggested_output": True},
-        {"match": {"source": "k8s_audit"}, "extra_fields": ["ka.target.namespace"]},
+        {"match": {"source": "syscall"}, "extra_fields": ["k8s.pod.uid"]},
+        {"match": {"source": "k8s_audit"}, "extra_fields": fields},
     ]
     assert values()["falco"]["json_output"] is True
 
@@ -149,6 +159,10 @@ def test_openfaas_overlay_sends_each_tokened_output_to_a_function_of_the_stack()
         targets[output] = url.path.removeprefix("/function/")
         assert targets[output] in stack
     assert targets == {"cloudevents": "isolate-pod", "webhook": "delete-configmap"}
+    by_name = {spec.name: spec for spec in specs.load()}
+    for output, function in targets.items():  # each output lets through what its function answers
+        lowest = Priority.parse(config[output]["minimumpriority"])
+        assert lowest is not None and lowest <= by_name[function].min_priority
     # Helm replaces lists: the overlay's extraEnv must carry both tokens.
     env = config["extraEnv"]
     assert from_secret(env, "CLOUDEVENTS_EXTENSIONS")["name"] == "riposte-sender"

@@ -1,21 +1,26 @@
 """The shipped RBAC (deploy/knative/rbac, as kustomize renders it) is exactly as broad
-as each function's code needs.
+as each function's spec declares.
 
-That it suffices is proven by the integration tests that run each function with a real
-token of its ServiceAccount (and tests/deploy/test_as_deployed.py). That it is no
-broader is checked here, one row per ServiceAccount: SelfSubjectRulesReview must list
-exactly the expected rules (plus system:basic-user's review rules, always present), in
-any namespace and in riposte's own, and representative calls outside them are denied.
+A function's RBAC is declared once, beside its code: its spec's grants (`Spec.grants()`:
+what every acting function holds, then its own `rbac`), from which `make manifests`
+renders the roles. That they suffice is proven by the integration tests that run each
+function with a real token of its ServiceAccount (and tests/deploy/test_as_deployed.py).
+That they are no broader is checked here, one row per ServiceAccount: SelfSubjectRulesReview
+must list exactly the spec's rules (plus system:basic-user's review rules, always
+present), in any namespace and in riposte's own, and representative calls outside them
+are denied. notify holds nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pytest
 from kubernetes import client, config
 
+from catalogue import specs
 from devcluster.controlplane import ControlPlane
+from shared.acting.spec import Grant, Scope
 from tests.helpers import present
 
 Rule = tuple[str, str, str, str]  # (api group, resource, verb, resourceName or "")
@@ -25,42 +30,45 @@ BASIC_USER = {
     ("authorization.k8s.io", "selfsubjectaccessreviews", "create", ""),
     ("authorization.k8s.io", "selfsubjectrulesreviews", "create", ""),
 }
-# Per ServiceAccount: (rules in every namespace, rules added in riposte's own namespace).
-EXPECTED: dict[str, tuple[set[Rule], set[Rule]]] = {
-    "delete-configmap": (
-        {
-            ("", "namespaces", "get", ""),
-            ("", "configmaps", "get", ""),
-            ("", "configmaps", "delete", ""),
-            ("", "events", "get", ""),
-            ("", "events", "create", ""),
-        },
-        {
-            ("", "secrets", "create", ""),
-            ("", "secrets", "get", ""),
-            ("", "secrets", "list", ""),
-            ("coordination.k8s.io", "leases", "get", "riposte-budget-delete-configmap"),
-            ("coordination.k8s.io", "leases", "update", "riposte-budget-delete-configmap"),
-        },
-    ),
-    "isolate-pod": (
-        {
-            ("", "namespaces", "get", ""),
-            ("", "pods", "get", ""),
-            ("", "pods", "patch", ""),
-            ("networking.k8s.io", "networkpolicies", "get", ""),
-            ("networking.k8s.io", "networkpolicies", "list", ""),
-            ("networking.k8s.io", "networkpolicies", "create", ""),
-            ("", "events", "get", ""),
-            ("", "events", "create", ""),
-        },
-        {
-            ("coordination.k8s.io", "leases", "get", "riposte-budget-isolate-pod"),
-            ("coordination.k8s.io", "leases", "update", "riposte-budget-isolate-pod"),
-        },
-    ),
-    "notify": (set(), set()),
-}
+
+
+def flattened(grants: Iterable[Grant]) -> set[Rule]:
+    """Grants as SelfSubjectRulesReview lists them: one row per group, resource, verb, name."""
+    return {
+        (grant.group, resource, verb, name)
+        for grant in grants
+        for resource in grant.resources
+        for verb in grant.verbs
+        for name in grant.names or ("",)
+    }
+
+
+def expected() -> dict[str, tuple[set[Rule], set[Rule]]]:
+    """Per ServiceAccount: (rules in every namespace, rules added in riposte's own)."""
+    table = {
+        spec.name: (
+            flattened(g for g in spec.grants() if g.scope is Scope.CLUSTER),
+            flattened(g for g in spec.grants() if g.scope is Scope.OWN),
+        )
+        for spec in specs.load()
+    }
+    return {**table, "notify": (set(), set())}
+
+
+EXPECTED = expected()
+
+
+def test_the_expected_rules_are_the_specs_grants_as_kubernetes_lists_them() -> None:
+    """One pinned row, so a change to how grants are read cannot empty the table unseen."""
+    everywhere, own = EXPECTED["delete-configmap"]
+    assert {
+        ("", "configmaps", "delete", ""),
+        ("", "events", "create", ""),
+        ("", "namespaces", "get", ""),
+    } <= everywhere
+    assert ("coordination.k8s.io", "leases", "update", "riposte-budget-delete-configmap") in own
+    assert not any(resource == "secrets" for _, resource, _, _ in everywhere)
+    assert {"delete-configmap", "isolate-pod", "notify"} <= set(EXPECTED)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,150 @@
+"""services/<name>.yaml: every function as a Knative Service of one shape. Only the names,
+the ConfigMap and (for notify) the sink secrets differ; the header says why each
+setting is what it is.
+"""
+
+from __future__ import annotations
+
+from string import Template
+from typing import Any
+
+from catalogue import notify, site, specs
+from catalogue.yamltext import comment, generated, scalar
+from shared.acting.spec import Spec
+
+SERVICE = Template(
+    """\
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: $name
+  namespace: $namespace
+  labels:
+$labels
+    networking.knative.dev/visibility: cluster-local
+spec:
+  template:
+    metadata:
+      labels:
+$template_labels
+      annotations:
+        autoscaling.knative.dev/min-scale: "0"
+        autoscaling.knative.dev/max-scale: $max_scale
+    spec:
+      serviceAccountName: $name
+$automount      containerConcurrency: $concurrency
+      timeoutSeconds: $timeout
+      containers:
+        - name: function
+          image: $image
+          ports:
+            - name: http1
+              containerPort: 8080
+          envFrom:
+            - configMapRef:
+                name: $name-config
+          env:
+$env
+          volumeMounts:
+$mounts
+          readinessProbe:
+            httpGet:
+              path: /_/ready
+          resources:
+            requests: {cpu: 50m, memory: 128Mi}
+            limits: {memory: 256Mi}
+          securityContext:
+            runAsNonRoot: true
+            runAsUser: 65532
+            runAsGroup: 65532
+            readOnlyRootFilesystem: true
+            allowPrivilegeEscalation: false
+            capabilities:
+              drop: [ALL]
+            seccompProfile:
+              type: RuntimeDefault
+      volumes:
+$volumes
+"""
+)
+
+
+def reasons(name: str, *more: str) -> str:
+    """Why each setting of a Service is what it is, and `more` bullets."""
+    bullets = "\n".join(f"- {bullet}" for bullet in more)
+    return f"""
+{name} as a Knative Service. Every riposte function has this shape; only the names, the
+ConfigMap and (for notify) the sink secrets differ. Why each setting:
+
+- networking.knative.dev/visibility: cluster-local: only the broker calls it, from inside
+the cluster; never the public ingress. networkpolicy.yaml narrows that further.
+- Scale to zero (min-scale "0"): alerts are rare, and a cold start (about a second, plus
+scheduling) is far inside the broker's retry window; the broker holds the event meanwhile.
+Set min-scale "1" in an overlay to trade ~100 MB of memory for that second. max-scale
+"{site.MAX_SCALE}" bounds the load a storm of alerts can put on the apiserver.
+- containerConcurrency {site.CONTAINER_CONCURRENCY} matches the image's
+THREADS={site.CONTAINER_CONCURRENCY} (one gunicorn worker, {site.CONTAINER_CONCURRENCY}
+threads): the queue-proxy never hands the container more requests than it has threads.
+- timeoutSeconds {site.TIMEOUT_SECONDS}: RIPOSTE_DEADLINE_SECONDS ({site.DEADLINE_SECONDS})
+bounds the function's own work, retries included; {site.TIMEOUT_SECONDS} s leaves room for
+a cold start, far inside Knative's max-revision-timeout-seconds (600 by default).
+- Settings come from the generated ConfigMap {name}-config (config/{name}.env, envFrom); the
+sender token from the Secret riposte-token, mounted as a file that RIPOSTE_TOKEN_FILE names,
+never in the environment.
+- Locked down: its own ServiceAccount (rbac/{name}.yaml), user 65532 and never root, a
+read-only root filesystem (gunicorn's worker heartbeat goes to TMPDIR=/dev/shm, set in the
+image, so no writable emptyDir is needed), no privilege escalation, all capabilities
+dropped, seccomp RuntimeDefault.
+{bullets}
+"""
+
+
+NOTIFY_REASONS = (
+    "notify never calls the Kubernetes API: its ServiceAccount has no role and no API token is "
+    "mounted (automountServiceAccountToken: false, here and on the ServiceAccount).",
+    "Each sink is enabled by its URL. The URLs are credentials (Slack and Teams put theirs in the "
+    f"path): mounted as files from the Secret {notify.SINKS_SECRET}, never in the environment. An "
+    "empty file leaves that sink off.",
+)
+
+
+def service(name: str, header: list[str], *, is_notify: bool = False) -> str:
+    env = [("RIPOSTE_TOKEN_FILE", f"{site.TOKEN_DIR}/token")]
+    mounts = [("token", site.TOKEN_DIR, "riposte-token")]
+    if is_notify:
+        env += [(variable, f"{notify.SINKS_DIR}/{key}") for variable, key in notify.sink_files()]
+        mounts.append(("sinks", notify.SINKS_DIR, notify.SINKS_SECRET))
+    labels = [f"{key}: {value}" for key, value in site.labels(name).items()]
+    body = SERVICE.substitute(
+        name=name,
+        namespace=site.NAMESPACE,
+        labels="\n".join(f"    {label}" for label in labels),
+        template_labels="\n".join(f"        {label}" for label in labels),
+        max_scale=scalar(str(site.MAX_SCALE)),
+        automount="      automountServiceAccountToken: false\n" if is_notify else "",
+        concurrency=site.CONTAINER_CONCURRENCY,
+        timeout=site.TIMEOUT_SECONDS,
+        image=site.image(name),
+        env="\n".join(
+            f"            - name: {variable}\n              value: {value}" for variable, value in env
+        ),
+        mounts="\n".join(
+            f"            - name: {volume}\n              mountPath: {path}\n              readOnly: true"
+            for volume, path, _ in mounts
+        ),
+        volumes="\n".join(
+            f"        - name: {v}\n          secret:\n            secretName: {secret}"
+            for v, _, secret in mounts
+        ),
+    )
+    return "\n".join(header) + "\n" + body
+
+
+def acting(spec: Spec[Any]) -> str:
+    header = [generated(specs.source(spec.name)), "#", *comment(reasons(spec.name))]
+    return service(spec.name, header)
+
+
+def for_notify() -> str:
+    header = [generated(notify.SOURCE, "that"), "#", *comment(reasons(notify.NAME, *NOTIFY_REASONS))]
+    return service(notify.NAME, header, is_notify=True)
