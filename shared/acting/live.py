@@ -16,7 +16,7 @@ from typing import Any
 
 from shared import names
 from shared.acting import record
-from shared.acting.spec import Read
+from shared.acting.spec import Follow, Read
 from shared.config import Settings
 from shared.deadline import Deadline
 from shared.kube.client import JSONObject, Kube
@@ -64,3 +64,11 @@ def read(
         lease=lease,
         extra=dict(zip(reads, extra, strict=True)),
     )
+
+
+def follow(kube: Kube, deadline: Deadline, obj: JSONObject, follows: Mapping[str, Follow]) -> dict[str, Any]:
+    """The spec's reads that need the live object (its node, owners, ...), all at once."""
+    if not follows:
+        return {}
+    found = kube.concurrently(*(functools.partial(read, kube, deadline, obj) for read in follows.values()))
+    return dict(zip(follows, found, strict=True))

@@ -65,3 +65,35 @@ def not_the_object(alert: Alert, target: Target, live: dict[str, Any]) -> str | 
     if seen is not None and seen != uid:
         return f"the pod Falco saw (uid {str(seen)[:64]}) is gone; uid {uid} is another pod of that name"
     return None
+
+
+def host_event(alert: Alert) -> bool:
+    """A syscall alert about the host itself (`container.id: host`), not about a container."""
+    return alert.source != "k8s_audit" and alert.value("container.id") == "host"
+
+
+def container_seen(alert: Alert, pod: dict[str, Any]) -> str | None:
+    """For syscall alerts: why the live pod is not where Falco saw the process, or None.
+
+    The pod must be the one Falco saw (`k8s.pod.uid`, compared by not_the_object), and
+    `container.id` (12 hex characters) must start one of its containers' ids, after the
+    `<runtime>://` prefix, in `containerStatuses`, `initContainerStatuses` or
+    `ephemeralContainerStatuses`: else the alert is stale (the container restarted, or the
+    alert is forged). Missing fields are refused, named, never guessed.
+    """
+    if alert.source == "k8s_audit":
+        return None
+    if alert.value("k8s.pod.uid") is None:
+        return f"the alert has no k8s.pod.uid: riposte cannot tell which pod Falco saw ({APPEND})"
+    container = alert.value("container.id")
+    if not isinstance(container, str) or not container:
+        return "the alert has no container.id: riposte cannot tell which container Falco saw"
+    status = pod.get("status") or {}
+    ids = [
+        str(entry.get("containerID") or "").split("://", 1)[-1]
+        for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses")
+        for entry in status.get(key) or []
+    ]
+    if not any(found and found.startswith(container) for found in ids):
+        return f"no container of the live pod has id {container[:64]}: the alert is stale (restarted?)"
+    return None

@@ -30,14 +30,16 @@ import functions_framework
 from shared import config, endpoint, errors, policy, webhook
 from shared.acting import budget, copies, exemptions, live, provenance, record
 from shared.acting.settings import RUNNER_SETTINGS
-from shared.acting.spec import Context, Facts, Failed, Plan, Refusal, Settled, Spec
+from shared.acting.spec import Context, Facts, Failed, Plan, Refusal, Refused, Settled, Spec
 from shared.action import ActionResult, AlertSummary, Outcome
 from shared.intake import Delivery
 from shared.kube import errors as kube_errors
 from shared.kube.client import Kube
+from shared.targets import Target
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-Decided = tuple[Outcome, str, Mapping[str, Any]]
+# outcome, reason, details, and the object it is about when not the alert's target
+Decided = tuple[Outcome, str, Mapping[str, Any], Target | None]
 
 
 def load_settings(spec: Spec[Any], environ: Mapping[str, str] | None = None) -> config.Settings:
@@ -97,13 +99,15 @@ class Runner:
         alert = call.alert_from(delivery)  # 400: not an alert
         if not policy.matches(settings, alert, delivery.event_type):
             return None  # 204: not for this function
+        if spec.applies is not None and not spec.applies(alert):
+            return None  # 204: not for this function (say, a host event)
         target = call.aimed_at(spec.target(alert))  # 422: no valid target in the alert
         context = Context(self.kube, call.deadline, settings, alert, target, call.warnings)
-        outcome, reason, details = self._decide(context)
+        outcome, reason, details, about = self._decide(context)
         result = ActionResult(
             function=spec.name,
             action=spec.name,
-            target=target,
+            target=about or target,
             outcome=outcome,
             reason=reason,
             alert=AlertSummary.of(alert),
@@ -119,68 +123,79 @@ class Runner:
         if target.namespace is not None and (
             reason := policy.protected_namespace(settings, target.namespace)
         ):
-            return Outcome.REFUSED, reason, _EMPTY
+            return Outcome.REFUSED, reason, _EMPTY, None
         if reason := provenance.request_failed(alert, creates=spec.creates):
-            return Outcome.REFUSED, reason, _EMPTY
+            return Outcome.REFUSED, reason, _EMPTY, None
         try:
             state = live.read(kube, deadline, settings, target, identity=alert.identity, reads=spec.reads)
             if state.recorded:
                 said, details = spec.recall(context) if spec.recall else ("", _EMPTY)
-                return Outcome.ALREADY_DONE, f"this alert was acted on before{said}", details
+                return Outcome.ALREADY_DONE, f"this alert was acted on before{said}", details, None
             obj = state.object
             for attempt in range(2):  # a 409 while acting earns one re-read and re-verify
                 if obj is None:
                     return self._gone(context)
-                facts = Facts(alert, target, obj, state.namespace, state.extra, settings)
+                extra = {**state.extra, **live.follow(kube, deadline, obj, spec.follows)}
+                facts = Facts(alert, target, obj, state.namespace, extra, settings)
                 if reason := provenance.not_the_object(alert, target, obj) or exemptions.exempt(facts):
-                    return Outcome.REFUSED, reason, _EMPTY
+                    return Outcome.REFUSED, reason, _EMPTY, None
                 verdict = spec.verify(facts)
                 if isinstance(verdict, Refusal):
-                    return Outcome.REFUSED, verdict.reason, verdict.details
+                    return Outcome.REFUSED, verdict.reason, verdict.details, verdict.target
                 uid: str = obj["metadata"]["uid"]
                 if isinstance(verdict, Settled):
                     if verdict.outcome is not Outcome.ALREADY_DONE:
-                        self._record(context, uid, verdict.outcome, verdict.reason)
-                    return verdict.outcome, verdict.reason, verdict.details
+                        on = verdict.target or target
+                        self._record(context, on, verdict.uid or uid, verdict.outcome, verdict.reason)
+                    return verdict.outcome, verdict.reason, verdict.details, verdict.target
                 if settings.dry_run:
-                    return Outcome.DRY_RUN, f"would {verdict.describe}", verdict.details
+                    return Outcome.DRY_RUN, f"would {verdict.describe}", verdict.details, verdict.target
                 if attempt == 0 and (refusal := self._spend(context, verdict, state.lease)):
-                    return Outcome.REFUSED, refusal, _EMPTY
+                    return Outcome.REFUSED, refusal, _EMPTY, verdict.target
                 try:
                     done = spec.act(context, facts, verdict)
                 except kube_errors.Conflict:
                     obj = kube.find(deadline, target.kind, name=target.name, namespace=target.namespace)
                     if obj is not None and obj["metadata"]["uid"] != uid:
-                        return Outcome.REFUSED, f"{target.kind} was replaced while being acted on", _EMPTY
+                        return (
+                            Outcome.REFUSED,
+                            f"{target.kind} was replaced while being acted on",
+                            _EMPTY,
+                            None,
+                        )
                     continue
-                self._record(context, done.uid, done.outcome, done.reason)
-                return done.outcome, done.reason, done.details
-            return Outcome.REFUSED, f"{target.kind} kept changing while being verified", _EMPTY
+                except Refused as refused:
+                    return Outcome.REFUSED, str(refused), _EMPTY, verdict.target
+                acted_on = done.target or verdict.target
+                if done.outcome is not Outcome.ALREADY_DONE:
+                    self._record(context, acted_on or target, done.uid, done.outcome, done.reason)
+                return done.outcome, done.reason, done.details, acted_on
+            return Outcome.REFUSED, f"{target.kind} kept changing while being verified", _EMPTY, None
         except kube_errors.NotFound:
             return self._gone(context)
         except (Failed, copies.CopyMismatch, kube_errors.KubeError) as exc:
-            return Outcome.FAILED, f"not done: {exc}", _EMPTY
+            return Outcome.FAILED, f"not done: {exc}", _EMPTY, None
 
     def _gone(self, context: Context) -> Decided:
         if self.spec.gone is not None and (said := self.spec.gone(context)) is not None:
-            return said
+            return (*said, None)
         target = context.target
         where = f" (or its namespace {target.namespace})" if target.namespace else ""
-        return Outcome.REFUSED, f"{target.kind}{where} not found: deleted, or never existed", _EMPTY
+        return Outcome.REFUSED, f"{target.kind}{where} not found: deleted, or never existed", _EMPTY, None
 
     def _spend(self, context: Context, plan: Plan[Any], lease: dict[str, Any] | None) -> str | None:
-        key = plan.cooldown or context.target.subject
+        key = plan.cooldown or (plan.target or context.target).subject
         return budget.spend(
             context.kube, context.deadline, context.settings, key, alert=context.alert.identity, lease=lease
         )
 
-    def _record(self, context: Context, uid: str, outcome: Outcome, reason: str) -> None:
+    def _record(self, context: Context, about: Target, uid: str, outcome: Outcome, reason: str) -> None:
         warning = record.event(
             context.kube,
             context.deadline,
             context.settings,
             alert=context.alert,
-            target=context.target,
+            target=about,
             uid=uid,
             outcome=outcome,
             reason=reason,

@@ -61,6 +61,11 @@ class Facts:
     settings: Settings
 
 
+# Every verdict may name `target`: the object it is about when that is not the one the
+# alert named (cordon-node verifies the alert's pod and cordons its Node). The reply, the
+# Event and the default cooldown key are then about that object.
+
+
 @dataclass(frozen=True)
 class Plan(Generic[P]):
     """What `act` will do: `describe` completes "would …" for a dry-run; `data` is the
@@ -70,6 +75,7 @@ class Plan(Generic[P]):
     data: P
     cooldown: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    target: Target | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class Refusal:
 
     reason: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    target: Target | None = None
 
 
 @dataclass(frozen=True)
@@ -87,25 +94,36 @@ class Settled:
     outcome: Outcome
     reason: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    target: Target | None = None
+    uid: str | None = None  # the Event's object when `target` is another (needs its uid)
 
 
 @dataclass(frozen=True)
 class Done:
-    """What `act` did: `acted` or `partial`, why, and the uid the Event is recorded on."""
+    """What `act` did (`acted`, `partial`, or `already-done` when it found it done), why, and
+    the uid of the object the Event is recorded on."""
 
     outcome: Outcome
     reason: str
     uid: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    target: Target | None = None
 
 
 class Failed(Exception):
     """`act` could not do it for a reason redelivery will not fix: `failed`, with the reason."""
 
 
+class Refused(Exception):
+    """`act` found, on state only it reads, that it must not act: `refused`, with the reason."""
+
+
 Verdict = Plan[P] | Refusal | Settled
 # A read beside the four every decision makes: (kube, deadline, target) -> anything.
 Read = Callable[["Kube", "Deadline", Target], Any]
+# A read that needs the live target first (its node, its owners, its logs): (kube,
+# deadline, the live object) -> anything; run after the first round, all at once.
+Follow = Callable[["Kube", "Deadline", JSONObject], Any]
 
 
 @dataclass
@@ -136,6 +154,10 @@ class Spec(Generic[P]):
     rbac: tuple[Grant, ...]
     settings: tuple[config.Setting[Any], ...] = ()
     reads: Mapping[str, Read] = field(default_factory=dict)
+    follows: Mapping[str, Follow] = field(default_factory=dict)
+    # False: the alert is not for this function after all (204), e.g. a host event for a
+    # function about containers.
+    applies: Callable[[Alert], bool] | None = None
     # The target is not there (before or while acting): the outcome, else refused "not found".
     gone: Callable[[Context], tuple[Outcome, str, Mapping[str, Any]] | None] | None = None
     # This alert was acted on before: the details to repeat (say, where the copy is).
