@@ -13,15 +13,20 @@ from shared.config import Settings
 
 OPT_OUT_LABEL = "riposte.io/ignore"
 FALCO_EVENT_TYPE = "falco.rule.output.v1"  # Falcosidekick's cloudevents output
+# The source of riposte's own results sent through Falcosidekick (shared/notify/
+# falcosidekick.py): Falcosidekick forwards them to every output, riposte's broker
+# included, so they arrive looking like alerts. Never acted on, never an alert message.
+RIPOSTE_SOURCE = "riposte"
 
 
 def matches(settings: Settings, alert: Alert, event_type: str | None = None) -> bool:
     """The alert names one of this function's rules (any rule when it has none, as
     notify), from one of its sources (any when none), at or above its minimum priority,
-    and, when it came as a CloudEvent, that event is a Falco alert."""
+    and, when it came as a CloudEvent, that event is a Falco alert. Falcosidekick's test
+    event and riposte's own results coming back through Falcosidekick never match."""
     if event_type is not None and event_type != FALCO_EVENT_TYPE:
         return False
-    if alert.is_test:
+    if alert.is_test or alert.source == RIPOSTE_SOURCE:
         return False
     if settings.sources and alert.source not in settings.sources:
         return False

@@ -12,7 +12,10 @@ Reads:    alerts: rule, priority, output (redacted), hostname, uuid, time, sourc
           results: the CloudEvent id and its data (shared/action.py).
 Verbs:    none: no Kubernetes API access (deploy/knative/rbac/notify.yaml mounts no token).
 Sends:    Slack, Teams, generic JSON webhook (RIPOSTE_{SLACK,TEAMS}_WEBHOOK_URL,
-          RIPOSTE_WEBHOOK_URL). Answers 204, never a reply event: no broker loops.
+          RIPOSTE_WEBHOOK_URL), and results only to Falcosidekick (RIPOSTE_FALCOSIDEKICK_URL,
+          as Falco payloads of `source: riposte`, which nothing of riposte acts on or
+          announces again). An `already-done` result (a redelivery's) sends nothing: the
+          humans heard of the action once. Answers 204, never a reply event: no broker loops.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ def notify(delivery: Delivery, call: endpoint.Call) -> endpoint.Handled | None:
     if delivery.event_type == action.EVENT_TYPE:
         result = action.parse(delivery)  # 400: not a result
         call.aimed_at(result.target)
+        if result.outcome is action.Outcome.ALREADY_DONE:
+            # A redelivery's answer: the humans were told when it was done (one message
+            # per alert, one per action). Still logged, and still the acting reply.
+            return endpoint.Handled("already done: nothing new to tell", {"result": result.id})
         message = messages.for_result(result)
     else:
         alert = call.alert_from(delivery)  # 400: not an alert
@@ -71,6 +78,11 @@ def notify(delivery: Delivery, call: endpoint.Call) -> endpoint.Handled | None:
 def undelivered(delivery: Delivery, alert: alert_model.Alert) -> str | None:
     """The subscriber a dead-lettered Falco alert never reached, or None."""
     destination = delivery.attributes.get(ERROR_DESTINATION)
-    if destination and delivery.event_type == policy.FALCO_EVENT_TYPE and not alert.is_test:
+    if (
+        destination
+        and delivery.event_type == policy.FALCO_EVENT_TYPE
+        and not alert.is_test
+        and alert.source != policy.RIPOSTE_SOURCE
+    ):
         return destination
     return None

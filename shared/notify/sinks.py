@@ -1,8 +1,9 @@
 """notify's sinks: which are configured, and sending one message to all of them.
 
 Each sink is enabled by its URL (env or `_FILE`, read with config.url; an empty file
-leaves the sink off, so one Secret can carry all three keys): Slack incoming webhook,
-Teams workflow webhook, generic JSON webhook. Webhook URLs are credentials (Slack
+leaves the sink off, so one Secret can carry every key): Slack incoming webhook, Teams
+workflow webhook, generic JSON webhook, and Falcosidekick (results only, as Falco
+payloads: shared/notify/falcosidekick.py). Webhook URLs are credentials (Slack
 and Teams put theirs in the path): a Sink's URL is kept out of its repr, and every error,
 warning and log line names the sink instead.
 
@@ -29,8 +30,8 @@ from typing import Any
 
 from shared import config, errors, webhook
 from shared.deadline import Deadline
-from shared.notify import formats
-from shared.notify.messages import Message
+from shared.notify import falcosidekick, formats
+from shared.notify.messages import Kind, Message
 from shared.notify.sent import SentRecord, StillSending
 
 log = logging.getLogger("riposte")
@@ -42,7 +43,11 @@ SINK_TYPES: tuple[tuple[str, str, Layout], ...] = (
     ("slack", "RIPOSTE_SLACK_WEBHOOK_URL", formats.slack),
     ("teams", "RIPOSTE_TEAMS_WEBHOOK_URL", formats.teams),
     ("webhook", "RIPOSTE_WEBHOOK_URL", formats.webhook),
+    ("falcosidekick", "RIPOSTE_FALCOSIDEKICK_URL", falcosidekick.payload),
 )
+# Sinks that take only some kinds of message: Falcosidekick already has every alert (it
+# sent it), so it gets riposte's results only.
+ONLY: dict[str, frozenset[Kind]] = {"falcosidekick": frozenset({Kind.RESULT})}
 ALERTS_FLAG = "RIPOSTE_NOTIFY_ALERTS"
 
 
@@ -103,6 +108,7 @@ def send(sinks: tuple[Sink, ...], message: Message, deadline: Deadline, record: 
     Permanent refusals come back in `report.problems` for the caller's log line.
     """
     report = Report()
+    sinks = tuple(sink for sink in sinks if message.kind in ONLY.get(sink.name, frozenset(Kind)))
     with ThreadPoolExecutor(max_workers=max(1, len(sinks)), thread_name_prefix="notify") as pool:
         futures = {sink.name: pool.submit(_deliver, sink, message, deadline, record) for sink in sinks}
         for name, future in futures.items():

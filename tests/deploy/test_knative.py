@@ -284,4 +284,4 @@ def test_placeholder_secrets_keep_the_functions_from_starting(knative: list[Doc]
                 else:
                     config.url({"URL": text}, "URL")
             found += 1
-    assert found == 4
+    assert found == 5
