@@ -49,7 +49,7 @@ def main() -> None:
     print(f"{BOLD}riposte demo: credentials in a ConfigMap, then a shell in a container{RESET}")
     step(1, "Starting the local control plane (etcd + kube-apiserver 1.20.2)")
     started = time.monotonic()
-    with ControlPlane.start() as plane, RecordingSink() as sink:
+    with ControlPlane.start() as plane, RecordingSink() as sink, RecordingSink() as sidekick:
         detail(
             f"ready at {plane.url} in {time.monotonic() - started:.1f}s (RBAC on, real ServiceAccount tokens)"
         )
@@ -61,7 +61,11 @@ def main() -> None:
             detail(created)
 
         step(3, "Starting notify, delete-configmap and isolate-pod, each as its own ServiceAccount")
-        notify = FunctionProcess("notify", {"RIPOSTE_WEBHOOK_URL": sink.url}, workdir=plane.workdir)
+        notify = FunctionProcess(
+            "notify",
+            {"RIPOSTE_WEBHOOK_URL": sink.url, "RIPOSTE_FALCOSIDEKICK_URL": sidekick.url},
+            workdir=plane.workdir,
+        )
         acting = {}
         for name in ("delete-configmap", "isolate-pod"):
             kubeconfig = plane.serviceaccount_kubeconfig("riposte", name)
@@ -76,7 +80,7 @@ def main() -> None:
             core.create_namespace(cast(Any, {"metadata": {"name": namespace}}))
             seed(core, acting["delete-configmap"], notify, namespace)
             shell(plane, core, acting["isolate-pod"], notify, namespace)
-            notifications(sink)
+            notifications(sink, sidekick)
         finally:
             for fn in (notify, *acting.values()):
                 fn.stop()
@@ -191,11 +195,16 @@ def shell(
         detail(f"{DIM}{line}{RESET}")
 
 
-def notifications(sink: RecordingSink) -> None:
+def notifications(sink: RecordingSink, sidekick: RecordingSink) -> None:
     step(9, f"Every notification the webhook sink received ({len(sink.received)})")
     for message in sink.received:
         detail(f"{BOLD}{message['title']}{RESET}")
         detail(f"  {message['text']}")
+    detail("(the redelivery's `already-done` sent nothing: one message per alert, one per action)")
+    detail(f"{BOLD}What notify handed Falcosidekick for the seed's result{RESET} (its UI and every output")
+    detail("it feeds show it beside the alert; `source: riposte` is never acted on or announced again):")
+    for line in json.dumps(sidekick.received[0], indent=2).splitlines():
+        detail(f"  {DIM}{line}{RESET}")
 
 
 if __name__ == "__main__":
