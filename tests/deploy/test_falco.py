@@ -20,8 +20,9 @@ import pytest
 import yaml
 
 from catalogue import specs
+from devcluster.controlplane import ControlPlane
 from shared.priority import Priority
-from tests.deploy.conftest import DEPLOY, Doc
+from tests.deploy.conftest import DEPLOY, Doc, load, run_kubectl
 
 FALCO = DEPLOY / "falco"
 BROKER_URL = "http://broker-ingress.knative-eventing.svc.cluster.local/riposte/riposte"
@@ -171,3 +172,41 @@ def test_openfaas_overlay_sends_each_tokened_output_to_a_function_of_the_stack()
         "key": "WEBHOOK_CUSTOMHEADERS",
     }
     assert "customHeaders" not in config["webhook"]  # the token never sits in values
+
+
+def test_ripostes_namespace_is_an_exception_of_the_api_server_contact_rule() -> None:
+    """riposte's pods talk to the API by design; the exception is appended, not replacing
+    the rule's own, and names exactly riposte's namespaces."""
+    for values_file, namespace in (("values.yaml", "riposte"), ("values-openfaas.yaml", "openfaas-fn")):
+        rules_files = values(values_file)["customRules"]
+        [text] = rules_files.values()
+        [rule] = yaml.safe_load(text)
+        assert rule["rule"] == "Contact K8S API Server From Container"
+        assert rule["override"] == {"exceptions": "append"}
+        [exception] = rule["exceptions"]
+        assert exception["fields"] == ["k8s.ns.name"] and exception["comps"] == ["="]
+        assert exception["values"] == [[namespace]]
+
+
+def test_only_falco_and_notify_may_reach_falcosidekick(plane: ControlPlane, kubectl: str) -> None:
+    path = FALCO / "falcosidekick-networkpolicy.yaml"
+    [policy] = load(path)
+    spec = policy["spec"]
+    assert policy["metadata"]["namespace"] == "falco" and spec["policyTypes"] == ["Ingress"]
+    assert spec["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "falcosidekick",
+        "app.kubernetes.io/instance": "falco",
+    }
+    [rule] = spec["ingress"]
+    falco, notify = rule["from"]
+    assert falco == {
+        "podSelector": {
+            "matchLabels": {"app.kubernetes.io/name": "falco", "app.kubernetes.io/instance": "falco"}
+        }
+    }
+    assert notify["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "riposte"}
+    assert notify["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "notify"}
+    assert rule["ports"] == [{"protocol": "TCP", "port": 2801}]
+    run_kubectl(plane, kubectl, "create", "namespace", "falco", check=False)
+    result = run_kubectl(plane, kubectl, "apply", "--dry-run=server", "--validate=strict", "-f", str(path))
+    assert "(server dry run)" in result.stdout
