@@ -15,9 +15,19 @@ from typing import Any
 from catalogue import notify, site, specs
 from catalogue.yamltext import comment, document, generated, mapping, seq
 from shared.acting.spec import Grant, Scope, Spec
+from shared.approval import record as approval_record
 
 RBAC_API = "rbac.authorization.k8s.io/v1"
-KINDS = {Scope.CLUSTER: ("ClusterRole", "ClusterRoleBinding"), Scope.OWN: ("Role", "RoleBinding")}
+KINDS = {
+    Scope.CLUSTER: ("ClusterRole", "ClusterRoleBinding"),
+    Scope.OWN: ("Role", "RoleBinding"),
+    Scope.APPROVALS: ("Role", "RoleBinding"),
+}
+NAMESPACES: dict[Scope, str | None] = {
+    Scope.CLUSTER: None,
+    Scope.OWN: site.NAMESPACE,
+    Scope.APPROVALS: approval_record.NAMESPACE,
+}
 
 
 def role_name(spec: Spec[Any]) -> str:
@@ -48,7 +58,7 @@ def service_account(name: str, namespace: str, *, automount: bool | None) -> lis
 
 def role(spec: Spec[Any], scope: Scope) -> list[str]:
     kind, _ = KINDS[scope]
-    namespace = site.NAMESPACE if scope is Scope.OWN else None
+    namespace = NAMESPACES[scope]
     lines = [
         f"apiVersion: {RBAC_API}",
         f"kind: {kind}",
@@ -60,7 +70,7 @@ def role(spec: Spec[Any], scope: Scope) -> list[str]:
 def binding(spec: Spec[Any], scope: Scope, name: str, account: tuple[str, str]) -> list[str]:
     """A binding of the function's role for `scope` to `account` (name, namespace)."""
     kind, binding_kind = KINDS[scope]
-    namespace = site.NAMESPACE if scope is Scope.OWN else None
+    namespace = NAMESPACES[scope]
     ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role_name(spec)}
     subject = {"kind": "ServiceAccount", "name": account[0], "namespace": account[1]}
     return [
@@ -75,7 +85,7 @@ def binding(spec: Spec[Any], scope: Scope, name: str, account: tuple[str, str]) 
 
 def scopes(spec: Spec[Any]) -> list[Scope]:
     """The scopes it holds grants in, cluster-wide first."""
-    return [scope for scope in (Scope.CLUSTER, Scope.OWN) if scoped(spec, scope)]
+    return [scope for scope in (Scope.CLUSTER, Scope.OWN, Scope.APPROVALS) if scoped(spec, scope)]
 
 
 def bindings(
@@ -107,6 +117,8 @@ def knative(spec: Spec[Any]) -> str:
             cannot express "all namespaces but these".
             - Role {role_name(spec)}: riposte's own namespace only: its budget Lease (shipped
             in budget.yaml) and whatever else it keeps there.
+            - Role {role_name(spec)} in {approval_record.NAMESPACE}: approval records only
+            (their own namespace, because RBAC cannot restrict by name prefix).
             """
         ),
     ]
@@ -148,6 +160,7 @@ def openfaas_ce(specs_: Sequence[Spec[Any]]) -> str:
     `default` account, which every function on OpenFaaS CE runs as."""
     everywhere = holdings(g for spec in specs_ for g in scoped(spec, Scope.CLUSTER))
     own = holdings(g for spec in specs_ for g in scoped(spec, Scope.OWN))
+    approvals = holdings(g for spec in specs_ for g in scoped(spec, Scope.APPROVALS))
     header = [
         generated("functions/*/main.py", "the specs"),
         "#",
@@ -164,8 +177,9 @@ def openfaas_ce(specs_: Sequence[Spec[Any]]) -> str:
             The privilege cost, stated plainly: every pod in {site.OPENFAAS_FN} that mounts
             the default account's token, notify and any unrelated function included, holds the
             union of the acting functions' grants. In any namespace: {everywhere}. In
-            `{site.NAMESPACE}`: {own}; so a Secret one of them may read there (delete-configmap's
-            copies hold credentials), all of them may. Run nothing else in {site.OPENFAAS_FN}, or use
+            `{site.NAMESPACE}`: {own}. In `{approval_record.NAMESPACE}`: {approvals}. So a
+            Secret one of them may read there (delete-configmap's copies hold credentials),
+            all of them may. Run nothing else in {site.OPENFAAS_FN}, or use
             deploy/openfaas/standard/. tests/deploy/test_openfaas.py measures this union.
             """
         ),

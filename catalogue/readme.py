@@ -8,6 +8,7 @@ from typing import Any
 
 from catalogue import marked, notify, rbac, site
 from shared.acting.spec import Scope, Spec
+from shared.approval import record as approval_record
 
 README = "README.md"
 
@@ -38,14 +39,18 @@ def permissions(specs_: Sequence[Spec[Any]]) -> list[str]:
         spec.name: (
             rbac.holdings(rbac.scoped(spec, Scope.CLUSTER)),
             rbac.holdings(rbac.scoped(spec, Scope.OWN)),
+            rbac.holdings(rbac.scoped(spec, Scope.APPROVALS)),
         )
         for spec in specs_
     }
-    rows[notify.NAME] = ("nothing (no token mounted)", "nothing")
+    rows[notify.NAME] = ("nothing (no token mounted)", "nothing", "nothing")
     return [
-        f"| ServiceAccount | any namespace | `{site.NAMESPACE}` namespace only |",
-        "| --- | --- | --- |",
-        *(f"| `{name}` | {cell(held[0])} | {cell(held[1])} |" for name, held in sorted(rows.items())),
+        f"| ServiceAccount | any namespace | `{site.NAMESPACE}` only | `{approval_record.NAMESPACE}` only |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| `{name}` | {cell(held[0])} | {cell(held[1])} | {cell(held[2])} |"
+            for name, held in sorted(rows.items())
+        ),
     ]
 
 

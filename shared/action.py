@@ -46,6 +46,7 @@ class Outcome(enum.StrEnum):
     PARTIAL = "partial"
     REFUSED = "refused"
     FAILED = "failed"
+    PENDING_APPROVAL = "pending-approval"  # verified; waits for a human (RIPOSTE_APPROVAL=required)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@
      +-- Unauthorized                 401  sender token missing or wrong
      +-- NotAnAlert                   400  envelope fine, but no Falco alert in it
      +-- NotAResult                   400  a `riposte.action.v1` event whose data is malformed
+     +-- NotAnApproval                400  a `riposte.approval.v1` event naming no approval record
      +-- InvalidTarget                422  for this function, but the target field is bad
      +-- Unavailable                  503  a dependency stayed down past the deadline;
                                            carries retry_after, safe to redeliver
@@ -70,6 +71,12 @@ class NotAnAlert(RiposteError):
 
 class NotAResult(RiposteError):
     """A `riposte.action.v1` CloudEvent whose data is not a result riposte would send."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+
+class NotAnApproval(RiposteError):
+    """A `riposte.approval.v1` CloudEvent whose data names no approval record of this function."""
 
     status = HTTPStatus.BAD_REQUEST
 

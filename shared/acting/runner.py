@@ -19,6 +19,7 @@ A function's main.py is its Spec and its own logic; `handle = runner.serve(SPEC)
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -27,17 +28,29 @@ import flask
 import flask.typing
 import functions_framework
 
+from shared import alert as alert_model
 from shared import config, endpoint, errors, policy, webhook
 from shared.acting import budget, copies, exemptions, live, provenance, record
-from shared.acting.settings import RUNNER_SETTINGS
+from shared.acting.settings import (
+    APPROVAL,
+    APPROVAL_KEY,
+    APPROVAL_TTL,
+    APPROVERS,
+    LINK_APPROVAL,
+    RUNNER_SETTINGS,
+)
 from shared.acting.spec import Context, Facts, Failed, Plan, Refusal, Refused, Settled, Spec
 from shared.action import ActionResult, AlertSummary, Outcome
+from shared.approval import record as approval_record
+from shared.approval import store as approvals
+from shared.approval.record import Approval, State
 from shared.intake import Delivery
 from shared.kube import errors as kube_errors
 from shared.kube.client import Kube
 from shared.targets import Target
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+APPROVAL_EVENT = "riposte.approval.v1"  # from interact: a human approved (DESIGN §13)
 # outcome, reason, details, and the object it is about when not the alert's target
 Decided = tuple[Outcome, str, Mapping[str, Any], Target | None]
 
@@ -52,7 +65,7 @@ def load_settings(spec: Spec[Any], environ: Mapping[str, str] | None = None) -> 
             f"{spec.name} acts on no rule by default: set RIPOSTE_RULES to the JSON list of Falco "
             'rules it should answer, e.g. ["Terminal shell in container"]'
         )
-    return config.load(
+    settings = config.load(
         spec.name,
         rules=spec.rules,
         min_priority=spec.min_priority,
@@ -60,6 +73,12 @@ def load_settings(spec: Spec[Any], environ: Mapping[str, str] | None = None) -> 
         declared=(*RUNNER_SETTINGS, *spec.settings),
         environ=env,
     )
+    if APPROVAL.of(settings) and APPROVAL_KEY.of(settings) is None:
+        raise errors.ConfigError(
+            "RIPOSTE_APPROVAL=required needs RIPOSTE_APPROVAL_KEY (or _FILE): the key interact signs "
+            "approvals with"
+        )
+    return settings
 
 
 class Runner:
@@ -96,14 +115,25 @@ class Runner:
 
     def handle(self, delivery: Delivery, call: endpoint.Call) -> ActionResult | None:
         spec, settings = self.spec, self.settings
-        alert = call.alert_from(delivery)  # 400: not an alert
+        approved: Approval | None = None
+        if delivery.event_type == APPROVAL_EVENT:
+            approved = self._approval(delivery, call)
+            if approved is None:
+                return None  # 204: another function's approval
+            call.alert = alert_model.parse(approved.alert)
+            alert = call.alert
+        else:
+            alert = call.alert_from(delivery)  # 400: not an alert
         if not policy.matches(settings, alert, delivery.event_type):
             return None  # 204: not for this function
         if spec.applies is not None and not spec.applies(alert):
             return None  # 204: not for this function (say, a host event)
         target = call.aimed_at(spec.target(alert))  # 422: no valid target in the alert
         context = Context(self.kube, call.deadline, settings, alert, target, call.warnings)
-        outcome, reason, details, about = self._decide(context)
+        if approved is not None and (refusal := self._not_approved(approved, target)):
+            outcome, reason, details, about = Outcome.REFUSED, refusal, _EMPTY, None
+        else:
+            outcome, reason, details, about = self._decide(context, approved)
         result = ActionResult(
             function=spec.name,
             action=spec.name,
@@ -117,7 +147,47 @@ class Runner:
         self._publish(result, call)
         return result
 
-    def _decide(self, context: Context) -> Decided:
+    def _approval(self, delivery: Delivery, call: endpoint.Call) -> Approval | None:
+        """The approval record a `riposte.approval.v1` event names, or None when it is
+        another function's. The event carries only the id: everything else is re-read."""
+        body = delivery.body
+        approval_id, function = body.get("id"), body.get("function")
+        if not isinstance(approval_id, str) or not isinstance(function, str):
+            raise errors.NotAnApproval(
+                "an approval event carries the record's 'id' and 'function' as strings"
+            )
+        if function != self.spec.name:
+            return None
+        found = approvals.get(self.kube, call.deadline, approval_id[:64])
+        if found is None:
+            raise errors.NotAnApproval(
+                f"no approval record {approval_id[:64]!r} in {approval_record.NAMESPACE}"
+            )
+        if found.function != self.spec.name:
+            raise errors.NotAnApproval(f"approval {found.id} is {found.function}'s, not {self.spec.name}'s")
+        return found
+
+    def _not_approved(self, approval: Approval, target: Target) -> str | None:
+        """Why an approval record does not allow this function to act, or None. Fails closed."""
+        settings, key = self.settings, APPROVAL_KEY.of(self.settings)
+        if key is None or not approval.valid(key):
+            return f"approval {approval.id} is not signed with RIPOSTE_APPROVAL_KEY: not acted on"
+        if approval.state is not State.APPROVED:
+            return f"approval {approval.id} is {approval.state}" + (
+                f" by {approval.decided_by}" if approval.decided_by else ""
+            )
+        if approval.expired(datetime.datetime.now(datetime.UTC)):
+            return f"approval {approval.id} expired at {approval.expires_at}"
+        open_link = approval.link_mode == approval_record.LINK_OPEN
+        if open_link and not LINK_APPROVAL.of(settings):
+            return f"approval {approval.id} came from a link without SSO (RIPOSTE_LINK_APPROVAL is sso-only)"
+        if not open_link and approval.decided_by not in APPROVERS.of(settings):
+            return f"{approval.decided_by} is not one of this function's RIPOSTE_APPROVERS"
+        if approval.target != target:
+            return f"approval {approval.id} is about {approval.target.subject}, not {target.subject}"
+        return None
+
+    def _decide(self, context: Context, approved: Approval | None = None) -> Decided:
         spec, settings, kube, deadline = self.spec, context.settings, context.kube, context.deadline
         alert, target = context.alert, context.target
         if target.namespace is not None and (
@@ -150,6 +220,15 @@ class Runner:
                     return verdict.outcome, verdict.reason, verdict.details, verdict.target
                 if settings.dry_run:
                     return Outcome.DRY_RUN, f"would {verdict.describe}", verdict.details, verdict.target
+                if approved is None and APPROVAL.of(settings):
+                    return self._ask(context, verdict, uid)
+                if approved is not None and approved.target_uid != uid:
+                    return (
+                        Outcome.REFUSED,
+                        f"{target.kind} changed since it was approved (uid {approved.target_uid}, now {uid})",
+                        _EMPTY,
+                        verdict.target,
+                    )
                 if attempt == 0 and (refusal := self._spend(context, verdict, state.lease)):
                     return Outcome.REFUSED, refusal, _EMPTY, verdict.target
                 try:
@@ -167,14 +246,50 @@ class Runner:
                 except Refused as refused:
                     return Outcome.REFUSED, str(refused), _EMPTY, verdict.target
                 acted_on = done.target or verdict.target
+                reason, details = done.reason, done.details
+                if approved is not None:
+                    who = f"{approved.decided_by} via {approved.channel}"
+                    reason, details = f"{reason} (approved by {who})", {**details, "approved_by": who}
                 if done.outcome is not Outcome.ALREADY_DONE:
-                    self._record(context, acted_on or target, done.uid, done.outcome, done.reason)
-                return done.outcome, done.reason, done.details, acted_on
+                    self._record(context, acted_on or target, done.uid, done.outcome, reason)
+                return done.outcome, reason, details, acted_on
             return Outcome.REFUSED, f"{target.kind} kept changing while being verified", _EMPTY, None
         except kube_errors.NotFound:
             return self._gone(context)
         except (Failed, copies.CopyMismatch, kube_errors.KubeError) as exc:
             return Outcome.FAILED, f"not done: {exc}", _EMPTY, None
+
+    def _ask(self, context: Context, plan: Plan[Any], uid: str) -> Decided:
+        """Store (or find, for a redelivery) the pending approval instead of acting."""
+        settings = context.settings
+        key = APPROVAL_KEY.of(settings)
+        assert key is not None  # load_settings refuses to start without it
+        asked = approvals.create(
+            context.kube,
+            context.deadline,
+            approval_record.request(
+                function=self.spec.name,
+                action=plan.describe,
+                alert=context.alert,
+                target=context.target,
+                target_uid=uid,
+                now=datetime.datetime.now(datetime.UTC),
+                ttl_seconds=APPROVAL_TTL.of(settings),
+                key=key,
+            ),
+        )
+        details = {**plan.details, "approval": asked.id, "expires_at": asked.expires_at}
+        if asked.state is State.PENDING:
+            return (
+                Outcome.PENDING_APPROVAL,
+                f"waiting for a human to approve: would {plan.describe}",
+                details,
+                plan.target,
+            )
+        said = f" by {asked.decided_by}" if asked.decided_by else ""
+        if asked.state is State.APPROVED:  # the approval's own event does the acting
+            return Outcome.PENDING_APPROVAL, f"approved{said}; acting on the approval", details, plan.target
+        return Outcome.REFUSED, f"approval {asked.id} was {asked.state}{said}", details, plan.target
 
     def _gone(self, context: Context) -> Decided:
         if self.spec.gone is not None and (said := self.spec.gone(context)) is not None:

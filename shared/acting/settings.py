@@ -18,10 +18,12 @@ but only for alerts that are not about the request that wrote those labels (§15
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from shared import config, labels, names
+from shared.approval import record
 from shared.kube import resources
 
 
@@ -82,4 +84,72 @@ EXEMPT: config.Setting[tuple[Exemption, ...]] = config.Setting(
     '`{"kind", "namespace", "name"}` (exact) or `{"kind", "namespace"?, "selector"}` (labels) '
     'entries (README "Exemptions")',
 )
-RUNNER_SETTINGS: tuple[config.Setting[Any], ...] = (EXEMPT,)
+
+
+def parse_mode(text: str) -> bool:
+    """RIPOSTE_APPROVAL: `required` (True) or `off` (False)."""
+    value = text.strip().lower()
+    if value not in ("off", "required"):
+        raise ValueError(f"must be off or required, found {text!r}")
+    return value == "required"
+
+
+def parse_seconds(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high} seconds, found {value}")
+        return value
+
+    return parse
+
+
+def parse_key(text: str) -> str:
+    if len(text) < 32:
+        raise ValueError("must be at least 32 characters (an HMAC-SHA256 key)")
+    return text
+
+
+def parse_link_approval(text: str) -> bool:
+    if text.strip() not in ("sso-only", record.LINK_OPEN):
+        raise ValueError(f"must be sso-only or {record.LINK_OPEN}, found {text!r}")
+    return text.strip() == record.LINK_OPEN
+
+
+APPROVAL = config.Setting(
+    "RIPOSTE_APPROVAL",
+    parse_mode,
+    False,
+    '`required`: verify, then wait for a human\'s approval (README "Approval") instead of acting; `off`: act',
+)
+APPROVAL_TTL = config.Setting(
+    "RIPOSTE_APPROVAL_TTL_SECONDS", parse_seconds(60, 86_400), 900, "how long an approval stays open"
+)
+APPROVAL_KEY: config.Setting[str | None] = config.Setting(
+    "RIPOSTE_APPROVAL_KEY",
+    parse_key,
+    None,
+    "the HMAC key signing approval records (shared with interact, not the sender token); needed with "
+    "RIPOSTE_APPROVAL=required",
+    secret=True,
+)
+APPROVERS: config.Setting[frozenset[str]] = config.Setting(
+    "RIPOSTE_APPROVERS",
+    record.approvers,
+    frozenset(),
+    "who may approve: Slack user ids and `email:<address>` entries, comma-separated",
+)
+LINK_APPROVAL = config.Setting(
+    "RIPOSTE_LINK_APPROVAL",
+    parse_link_approval,
+    False,
+    f"`{record.LINK_OPEN}`: also accept approvals decided by a link without SSO; default `sso-only`",
+)
+RUNNER_SETTINGS: tuple[config.Setting[Any], ...] = (
+    EXEMPT,
+    APPROVAL,
+    APPROVAL_TTL,
+    APPROVAL_KEY,
+    APPROVERS,
+    LINK_APPROVAL,
+)

@@ -35,6 +35,7 @@ class Scope(enum.StrEnum):
 
     CLUSTER = "cluster"  # any namespace (a ClusterRole): alerts may name any namespace
     OWN = "own"  # riposte's own namespace only (a Role): copies, the budget Lease
+    APPROVALS = "approvals"  # `riposte-approvals` only (a Role): approval records
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,13 @@ class Spec(Generic[P]):
                 "spend from the blast-radius budget (compare-and-swap on resourceVersion)",
                 Scope.OWN,
                 names=(names.budget_lease(self.name),),
+            ),
+            Grant(
+                "",
+                ("configmaps",),
+                ("get", "create"),
+                "store a pending approval and re-read it when approved (RIPOSTE_APPROVAL)",
+                Scope.APPROVALS,
             ),
             *self.rbac,
         )

@@ -33,6 +33,7 @@ PRIORITIES = {
     Outcome.PARTIAL: "Warning",
     Outcome.REFUSED: "Warning",
     Outcome.FAILED: "Error",
+    Outcome.PENDING_APPROVAL: "Notice",
 }
 FIELD_MAX = 500  # Falcosidekick cuts string fields over 512 characters in large payloads
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")

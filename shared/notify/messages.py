@@ -71,6 +71,7 @@ OUTCOME_PHRASES = {
     Outcome.PARTIAL: "partly acted on",
     Outcome.REFUSED: "refused to act on",
     Outcome.FAILED: "failed to act on",
+    Outcome.PENDING_APPROVAL: "asks a human before acting on",
 }
 OUTCOME_TONES = {
     Outcome.ACTED: Tone.GOOD,
@@ -79,6 +80,7 @@ OUTCOME_TONES = {
     Outcome.PARTIAL: Tone.WARNING,
     Outcome.REFUSED: Tone.DANGER,  # riposte did not act: a human has to
     Outcome.FAILED: Tone.DANGER,
+    Outcome.PENDING_APPROVAL: Tone.WARNING,  # a human has to decide
 }
 
 

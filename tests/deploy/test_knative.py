@@ -171,6 +171,7 @@ def test_secrets_reach_the_functions_as_files_in_the_documented_variables(knativ
             "RIPOSTE_SLACK_WEBHOOK_URL_FILE",
             "RIPOSTE_TEAMS_WEBHOOK_URL_FILE",
             "RIPOSTE_WEBHOOK_URL_FILE",
+            "RIPOSTE_FALCOSIDEKICK_URL_FILE",
         },
     }
     for name, service in services(knative).items():

@@ -96,8 +96,14 @@ def test_specs_are_every_main_py_defining_spec_sorted_by_name(loaded: tuple[Spec
 # -- every spec, deployed --------------------------------------------------------------
 
 
-def named(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    (found,) = [doc for doc in docs if doc["kind"] == kind and doc["metadata"]["name"] == name]
+def named(docs: list[dict[str, Any]], kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+    (found,) = [
+        doc
+        for doc in docs
+        if doc["kind"] == kind
+        and doc["metadata"]["name"] == name
+        and (namespace is None or doc["metadata"].get("namespace") in (namespace, None))
+    ]
     return found
 
 
@@ -110,13 +116,15 @@ def test_every_spec_has_its_service_rbac_lease_config_and_triggers(
         role_name = f"riposte-{spec.name}"
         cluster = [g for g in spec.grants() if g.scope is Scope.CLUSTER]
         assert named(knative, "ClusterRole", role_name)["rules"] == rules_of(cluster), spec.name
-        role = named(knative, "Role", role_name)
-        assert role["metadata"]["namespace"] == site.NAMESPACE
-        assert role["rules"] == rules_of([g for g in spec.grants() if g.scope is Scope.OWN]), spec.name
         account = {"kind": "ServiceAccount", "name": spec.name, "namespace": site.NAMESPACE}
-        for binding_kind, role_kind in (("ClusterRoleBinding", "ClusterRole"), ("RoleBinding", "Role")):
-            binding = named(knative, binding_kind, role_name)
-            assert binding["roleRef"]["kind"] == role_kind and binding["subjects"] == [account]
+        for scope, where in ((Scope.OWN, site.NAMESPACE), (Scope.APPROVALS, "riposte-approvals")):
+            role = named(knative, "Role", role_name, where)
+            assert role["metadata"]["namespace"] == where
+            assert role["rules"] == rules_of([g for g in spec.grants() if g.scope is scope]), spec.name
+            binding = named(knative, "RoleBinding", role_name, where)
+            assert binding["roleRef"]["kind"] == "Role" and binding["subjects"] == [account]
+        binding = named(knative, "ClusterRoleBinding", role_name)
+        assert binding["roleRef"]["kind"] == "ClusterRole" and binding["subjects"] == [account]
         assert names.budget_lease(spec.name) in of_kind(knative, "Lease"), spec.name
         env = settings(knative, spec.name)
         assert json.loads(env.get("RIPOSTE_RULES", "[]")) == list(spec.rules), spec.name
@@ -228,7 +236,7 @@ def test_a_new_main_py_and_make_manifests_deploy_a_new_function(
         "resources": ["deployments"],
         "verbs": ["get"],
     }
-    assert named(docs, "Role", "riposte-example-response")["rules"][0]["resourceNames"] == [
+    assert named(docs, "Role", "riposte-example-response", "riposte")["rules"][0]["resourceNames"] == [
         "riposte-budget-example-response"
     ]
     assert names.budget_lease("example-response") in of_kind(docs, "Lease")

@@ -55,6 +55,14 @@ def expected() -> dict[str, tuple[set[Rule], set[Rule]]]:
     return {**table, "notify": (set(), set())}
 
 
+def expected_in_approvals() -> dict[str, set[Rule]]:
+    """Per ServiceAccount: the rules added in `riposte-approvals` (approval records)."""
+    table = {
+        spec.name: flattened(g for g in spec.grants() if g.scope is Scope.APPROVALS) for spec in specs.load()
+    }
+    return {**table, "notify": set()}
+
+
 EXPECTED = expected()
 
 
@@ -111,6 +119,16 @@ def test_rules_in_its_own_namespace_add_only_the_expected(
 ) -> None:
     everywhere, own = EXPECTED[account]
     assert rules_in(as_sa[account], "riposte") == everywhere | own | BASIC_USER
+
+
+@pytest.mark.parametrize("account", EXPECTED)
+def test_rules_in_the_approvals_namespace_add_only_the_expected(
+    as_sa: dict[str, client.ApiClient], account: str
+) -> None:
+    everywhere, _ = EXPECTED[account]
+    added = expected_in_approvals()[account]
+    assert account == "notify" or ("", "configmaps", "create", "") in added
+    assert rules_in(as_sa[account], "riposte-approvals") == everywhere | added | BASIC_USER
 
 
 @pytest.mark.parametrize(
