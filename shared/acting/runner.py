@@ -246,7 +246,7 @@ class Runner:
                 except Refused as refused:
                     return Outcome.REFUSED, str(refused), _EMPTY, verdict.target
                 acted_on = done.target or verdict.target
-                reason, details = done.reason, done.details
+                reason, details = done.reason, {**done.details, "uid": done.uid}  # what undo names
                 if approved is not None:
                     who = f"{approved.decided_by} via {approved.channel}"
                     reason, details = f"{reason} (approved by {who})", {**details, "approved_by": who}
