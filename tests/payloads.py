@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SLACK_BLOCK_TYPES = {"header", "section", "context", "divider"}
+SLACK_BLOCK_TYPES = {"header", "section", "context", "divider", "actions"}
 TEAMS_ELEMENT_TYPES = {"TextBlock", "FactSet", "RichTextBlock"}
 TEAMS_MESSAGE_MAX_BYTES = 28_000
 
@@ -41,6 +41,12 @@ def check_slack(payload: dict[str, Any]) -> None:
                 for item in block["fields"]:
                     assert item["type"] in {"mrkdwn", "plain_text"}
                     assert 0 < len(item["text"]) <= 2000
+        elif block["type"] == "actions":  # riposte's Approve / Reject / Undo buttons
+            assert 0 < len(block["elements"]) <= 25
+            for button in block["elements"]:
+                assert button["type"] == "button" and button["action_id"].startswith("riposte.")
+                assert 0 < len(button["value"]) <= 2000 and len(button["text"]["text"]) <= 75
+                assert button.get("style", "primary") in {"primary", "danger"}
         elif block["type"] == "context":
             assert 0 < len(block["elements"]) <= 10
             for element in block["elements"]:

@@ -51,7 +51,7 @@ def notify(delivery: Delivery, call: endpoint.Call) -> endpoint.Handled | None:
             # A redelivery's answer: the humans were told when it was done (one message
             # per alert, one per action). Still logged, and still the acting reply.
             return endpoint.Handled("already done: nothing new to tell", {"result": result.id})
-        message = messages.for_result(result)
+        message = messages.for_result(result, NOTIFY.links)
     else:
         alert = call.alert_from(delivery)  # 400: not an alert
         if dead_letter := undelivered(delivery, alert):  # Knative gave up: always told

@@ -124,7 +124,7 @@ class Runner:
             alert = call.alert
         else:
             alert = call.alert_from(delivery)  # 400: not an alert
-        if not policy.matches(settings, alert, delivery.event_type):
+        if not policy.matches(settings, alert, None if approved else delivery.event_type):
             return None  # 204: not for this function
         if spec.applies is not None and not spec.applies(alert):
             return None  # 204: not for this function (say, a host event)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shared.notify.messages import Fact, Kind, Message, Tone
+from shared.notify.messages import Action, Choice, Fact, Kind, Message, Tone
 
 SLACK_TEXT_MAX = 3000  # top-level fallback `text`: Slack cuts at 40,000, notifications far earlier
 SLACK_HEADER_MAX = 150
@@ -61,12 +61,43 @@ def slack(message: Message) -> dict[str, Any]:
         blocks.append({"type": "section", "fields": [_slack_field(fact) for fact in chunk]})
     if message.output:
         blocks.append(_slack_section(_slack_code(message.output)))
+    if message.actions:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "riposte",
+                "elements": [_slack_button(a) for a in message.actions],
+            }
+        )
     footnote = {"type": "mrkdwn", "text": _mrkdwn(footer(message), SLACK_SECTION_TEXT_MAX)}
     blocks.append({"type": "context", "elements": [footnote]})
     return {
         "text": _mrkdwn(f"{title}: {message.summary}", SLACK_TEXT_MAX),
         "blocks": blocks[: SLACK_BLOCKS_MAX - 1] + blocks[-1:] if len(blocks) > SLACK_BLOCKS_MAX else blocks,
     }
+
+
+SLACK_STYLES = {Choice.APPROVE: "primary", Choice.REJECT: "danger", Choice.UNDO: "danger"}
+
+
+def _slack_button(action: Action) -> dict[str, Any]:
+    """A Block Kit button interact receives: action_id riposte.<choice>, value the signed token
+    (so a message forged by whoever holds the webhook URL cannot make a valid one)."""
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": f"riposte.{action.choice}",
+        "text": {"type": "plain_text", "text": action.label},
+        "value": action.token,
+        "style": SLACK_STYLES[action.choice],
+    }
+    if action.choice is not Choice.APPROVE:
+        button["confirm"] = {
+            "title": {"type": "plain_text", "text": f"{action.label}?"},
+            "text": {"type": "plain_text", "text": "riposte will do this at once."},
+            "confirm": {"type": "plain_text", "text": action.label},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        }
+    return button
 
 
 def teams(message: Message) -> dict[str, Any]:
@@ -114,13 +145,21 @@ def teams(message: Message) -> dict[str, Any]:
             "wrap": True,
         }
     )
-    card = {
+    card: dict[str, Any] = {
         "$schema": ADAPTIVE_CARD_SCHEMA,
         "type": "AdaptiveCard",
         "version": TEAMS_CARD_VERSION,
         "msteams": {"width": "Full"},
         "body": body,
     }
+    # Workflows and incoming webhooks carry no Action.Submit: a link to interact's review
+    # page, where the decision is confirmed (one link: the page offers Approve and Reject).
+    opened = {a.url: a for a in message.actions if a.url}
+    if opened:
+        card["actions"] = [
+            {"type": "Action.OpenUrl", "title": "Undo" if a.choice is Choice.UNDO else "Review", "url": url}
+            for url, a in opened.items()
+        ]
     return {
         "type": "message",
         "attachments": [{"contentType": ADAPTIVE_CARD, "contentUrl": None, "content": card}],
@@ -136,6 +175,7 @@ def webhook(message: Message) -> dict[str, Any]:
         "text": message.summary,
         "alert": dict(message.alert),
         "result": dict(message.result) if message.result is not None else None,
+        "links": {("undo" if a.choice is Choice.UNDO else "review"): a.url for a in message.actions if a.url},
     }
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from shared import action, redact
 from shared.action import ActionResult, AlertSummary, Outcome
 from shared.alert import Alert
+from shared.approval import links, undo
 from shared.priority import Priority
 
 
@@ -47,6 +48,40 @@ class Fact:
     value: str
 
 
+class Choice(enum.StrEnum):
+    """What a human can do from a message (Slack action_id `riposte.<choice>`)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    UNDO = "undo"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One button or link: Slack posts `token` back to interact (a button's value); the
+    other sinks open `url`, interact's review page for that token."""
+
+    choice: Choice
+    label: str
+    token: str
+    url: str | None  # None without RIPOSTE_INTERACT_URL: Slack buttons only
+
+
+@dataclass(frozen=True)
+class Links:
+    """What notify needs to offer decisions: interact's address and the link keys."""
+
+    secret: list[str]
+    interact_url: str | None
+
+    def action(
+        self, choice: Choice, label: str, purpose: links.Purpose, payload: dict[str, object]
+    ) -> Action:
+        token = links.dumps(self.secret, purpose, payload)
+        url = f"{self.interact_url.rstrip('/')}/review/{token}" if self.interact_url else None
+        return Action(choice, label, token, url)
+
+
 @dataclass(frozen=True)
 class Message:
     """One notification, ready for any sink."""
@@ -61,6 +96,7 @@ class Message:
     tone: Tone
     alert: Mapping[str, object]  # the alert as JSON, redacted (generic webhook)
     result: Mapping[str, object] | None  # the result as JSON (generic webhook)
+    actions: tuple[Action, ...] = ()  # approve / reject, or undo (README "Approval")
 
 
 # What each outcome means, said of the function: "<function> <phrase> <Kind> <ns>/<name>".
@@ -146,7 +182,27 @@ def for_dead_letter(alert: Alert, destination: str, code: str | None) -> Message
     )
 
 
-def for_result(result: ActionResult) -> Message:
+def actions_for(result: ActionResult, offer: Links | None) -> tuple[Action, ...]:
+    """Approve and Reject for a pending approval; Undo for an action riposte can reverse."""
+    if offer is None:
+        return ()
+    approval = result.details.get("approval")
+    if result.outcome is Outcome.PENDING_APPROVAL and isinstance(approval, str):
+        payload: dict[str, object] = {"id": approval}
+        review = offer.action(Choice.APPROVE, "Approve", links.Purpose.DECIDE, payload)
+        return (review, dataclasses.replace(review, choice=Choice.REJECT, label="Reject"))
+    uid = result.details.get("uid")
+    if (
+        result.outcome in (Outcome.ACTED, Outcome.PARTIAL)
+        and result.function in undo.REVERSIBLE
+        and isinstance(uid, str)
+    ):
+        request = undo.UndoRequest(result.function, result.target, uid, result.alert.identity)
+        return (offer.action(Choice.UNDO, "Undo", links.Purpose.UNDO, request.payload()),)
+    return ()
+
+
+def for_result(result: ActionResult, offer: Links | None = None) -> Message:
     """The message for a `riposte.action.v1` result: what riposte did, and how it ended."""
     target, alert = result.target, result.alert
     what = (
@@ -183,6 +239,7 @@ def for_result(result: ActionResult) -> Message:
         tone=OUTCOME_TONES[result.outcome],
         alert=action.alert_json(alert),
         result=_result_json(result),
+        actions=actions_for(result, offer),
     )
 
 

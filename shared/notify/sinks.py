@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import config, errors, webhook
+from shared.approval import links
 from shared.deadline import Deadline
 from shared.notify import falcosidekick, formats
-from shared.notify.messages import Kind, Message
+from shared.notify.messages import Kind, Links, Message
 from shared.notify.sent import SentRecord, StillSending
 
 log = logging.getLogger("riposte")
@@ -66,6 +67,7 @@ class NotifySettings:
 
     sinks: tuple[Sink, ...]
     alerts: bool  # also a message per alert (RIPOSTE_NOTIFY_ALERTS), not only per result
+    links: Links | None = None  # Approve/Reject/Undo (RIPOSTE_LINK_SECRET, RIPOSTE_INTERACT_URL)
 
 
 def load(function: str, environ: Mapping[str, str] | None = None) -> NotifySettings:
@@ -79,7 +81,20 @@ def load(function: str, environ: Mapping[str, str] | None = None) -> NotifySetti
     if not sinks:
         variables = ", ".join(variable for _, variable, _ in SINK_TYPES)
         log.warning("%s: no sink configured (%s): alerts and results are dropped", function, variables)
-    return NotifySettings(sinks=sinks, alerts=config.flag(env, ALERTS_FLAG, default=True))
+    return NotifySettings(sinks=sinks, alerts=config.flag(env, ALERTS_FLAG, default=True), links=_links(env))
+
+
+def _links(env: Mapping[str, str]) -> Links | None:
+    """Decisions offered in messages when RIPOSTE_LINK_SECRET is set: Slack buttons, and
+    review links to RIPOSTE_INTERACT_URL for the other sinks (README "Approval")."""
+    secret = config.secret(env, "RIPOSTE_LINK_SECRET")
+    if secret is None:
+        return None
+    try:
+        keys = links.keys(secret)
+    except ValueError as exc:
+        raise errors.ConfigError(f"RIPOSTE_LINK_SECRET {exc}") from None
+    return Links(secret=keys, interact_url=config.url(env, "RIPOSTE_INTERACT_URL"))
 
 
 class Answer(enum.StrEnum):
