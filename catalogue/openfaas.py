@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from catalogue import notify, settings, site, specs
+from catalogue import notify, settings, site, specs, undo
 from catalogue.yamltext import comment, document, generated, scalar
 from shared.acting.spec import Spec
 
@@ -78,7 +78,60 @@ def environments(specs_: Sequence[Spec[Any]]) -> dict[str, dict[str, str]]:
     rules) are left out: they refuse to start until their deployer names the rules."""
     found = {spec.name: settings.openfaas(spec) for spec in specs_ if not spec.requires_rules}
     found[notify.NAME] = settings.openfaas_notify()
+    found[undo.NAME] = {
+        "RIPOSTE_DEADLINE_SECONDS": str(site.DEADLINE_SECONDS),
+        "RIPOSTE_NAMESPACE": site.NAMESPACE,
+        "RIPOSTE_TOKEN_FILE": f"{site.OPENFAAS_SECRETS}/riposte-token",
+        "RIPOSTE_APPROVAL_KEY_FILE": f"{site.OPENFAAS_SECRETS}/{undo.APPROVAL_KEY_SECRET}",
+        "RIPOSTE_RESULT_URL": f"{site.GATEWAY}/function/{notify.NAME}",
+    }
     return dict(sorted(found.items()))
+
+
+def sweep_cronjob() -> str:
+    """deploy/openfaas/undo-sweep.yaml: what Knative's PingSource does, for OpenFaaS."""
+    header = [
+        generated(undo.SOURCE, "catalogue/undo.py"),
+        "#",
+        *comment(
+            """
+            OpenFaaS has no PingSource: this CronJob POSTs what a PingSource would (a
+            `dev.knative.sources.ping` CloudEvent) to undo through the gateway every minute,
+            so quarantines and cordons with a TTL are released on time and stale approvals
+            expire. The sweep carries no authority of its own (undo only does what riposte's
+            expiry annotations say), so that one event type needs no token.
+            """
+        ),
+    ]
+    body = [
+        "apiVersion: batch/v1",
+        "kind: CronJob",
+        *site.metadata(f"{undo.NAME}-sweep", undo.NAME, site.OPENFAAS_FN),
+        "spec:",
+        f'  schedule: "{undo.SCHEDULE}"',
+        "  concurrencyPolicy: Forbid",
+        "  successfulJobsHistoryLimit: 1",
+        "  failedJobsHistoryLimit: 3",
+        "  jobTemplate:",
+        "    spec:",
+        "      backoffLimit: 0",
+        "      activeDeadlineSeconds: 50",
+        "      template:",
+        "        spec:",
+        "          restartPolicy: Never",
+        "          automountServiceAccountToken: false",
+        "          containers:",
+        "            - name: sweep",
+        "              image: curlimages/curl:8.11.1",
+        "              args: [-fsS, -m, '30', -H, 'Content-Type: application/json', -d, '{\"sweep\": true}',",
+        f"                     {site.GATEWAY}/function/{undo.NAME}]",
+        "              securityContext:",
+        "                runAsNonRoot: true",
+        "                allowPrivilegeEscalation: false",
+        "                readOnlyRootFilesystem: true",
+        "                capabilities: {drop: [ALL]}",
+    ]
+    return document([*header, *body])
 
 
 def stack_entry(name: str, environment: Mapping[str, str]) -> list[str]:

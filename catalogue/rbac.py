@@ -10,11 +10,11 @@ OWN grants. OpenFaaS binds the same roles: CE to openfaas-fn's one `default` acc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Protocol
 
-from catalogue import notify, site, specs
+from catalogue import notify, site, specs, undo
 from catalogue.yamltext import comment, document, generated, mapping, seq
-from shared.acting.spec import Grant, Scope, Spec
+from shared.acting.spec import Grant, Scope
 from shared.approval import record as approval_record
 
 RBAC_API = "rbac.authorization.k8s.io/v1"
@@ -30,12 +30,21 @@ NAMESPACES: dict[Scope, str | None] = {
 }
 
 
-def role_name(spec: Spec[Any]) -> str:
+class Holder(Protocol):
+    """What holds grants: an acting function's spec, or undo's declaration (catalogue/undo.py)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def grants(self) -> tuple[Grant, ...]: ...
+
+
+def role_name(spec: Holder) -> str:
     """The ClusterRole and the Role of a function (one name, two kinds)."""
     return f"riposte-{spec.name}"
 
 
-def scoped(spec: Spec[Any], scope: Scope) -> tuple[Grant, ...]:
+def scoped(spec: Holder, scope: Scope) -> tuple[Grant, ...]:
     return tuple(grant for grant in spec.grants() if grant.scope is scope)
 
 
@@ -56,7 +65,7 @@ def service_account(name: str, namespace: str, *, automount: bool | None) -> lis
     return lines
 
 
-def role(spec: Spec[Any], scope: Scope) -> list[str]:
+def role(spec: Holder, scope: Scope) -> list[str]:
     kind, _ = KINDS[scope]
     namespace = NAMESPACES[scope]
     lines = [
@@ -67,7 +76,7 @@ def role(spec: Spec[Any], scope: Scope) -> list[str]:
     return [*lines, "rules:", *(line for grant in scoped(spec, scope) for line in rule(grant))]
 
 
-def binding(spec: Spec[Any], scope: Scope, name: str, account: tuple[str, str]) -> list[str]:
+def binding(spec: Holder, scope: Scope, name: str, account: tuple[str, str]) -> list[str]:
     """A binding of the function's role for `scope` to `account` (name, namespace)."""
     kind, binding_kind = KINDS[scope]
     namespace = NAMESPACES[scope]
@@ -83,13 +92,13 @@ def binding(spec: Spec[Any], scope: Scope, name: str, account: tuple[str, str]) 
     ]
 
 
-def scopes(spec: Spec[Any]) -> list[Scope]:
+def scopes(spec: Holder) -> list[Scope]:
     """The scopes it holds grants in, cluster-wide first."""
     return [scope for scope in (Scope.CLUSTER, Scope.OWN, Scope.APPROVALS) if scoped(spec, scope)]
 
 
 def bindings(
-    specs_: Sequence[Spec[Any]], prefix: str, account: Callable[[Spec[Any]], tuple[str, str]]
+    specs_: Sequence[Holder], prefix: str, account: Callable[[Holder], tuple[str, str]]
 ) -> list[list[str]]:
     """Every function's roles bound to `account(spec)` -> (name, namespace)."""
     return [
@@ -99,10 +108,10 @@ def bindings(
     ]
 
 
-def knative(spec: Spec[Any]) -> str:
+def knative(spec: Holder) -> str:
     """rbac/<name>.yaml: its ServiceAccount, roles and bindings."""
     header = [
-        generated(specs.source(spec.name)),
+        generated(specs.source(spec.name), "its declared grants" if spec.name == undo.NAME else "the spec"),
         "#",
         *comment(
             f"""
@@ -155,7 +164,7 @@ def holdings(grants: Iterable[Grant]) -> str:
     return "; ".join(dict.fromkeys(parts)) or "nothing"  # each once, in order
 
 
-def openfaas_ce(specs_: Sequence[Spec[Any]]) -> str:
+def openfaas_ce(specs_: Sequence[Holder]) -> str:
     """deploy/openfaas/rbac.yaml: every acting function's roles, bound to openfaas-fn's
     `default` account, which every function on OpenFaaS CE runs as."""
     everywhere = holdings(g for spec in specs_ for g in scoped(spec, Scope.CLUSTER))
@@ -188,7 +197,7 @@ def openfaas_ce(specs_: Sequence[Spec[Any]]) -> str:
     return document([*header, *docs[0]], *docs[1:])
 
 
-def openfaas_standard(specs_: Sequence[Spec[Any]]) -> str:
+def openfaas_standard(specs_: Sequence[Holder]) -> str:
     """deploy/openfaas/standard/rbac.yaml: one ServiceAccount per function in openfaas-fn,
     bound to the same roles; notify's with no role and no token."""
     header = [

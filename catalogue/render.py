@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from catalogue import falco, notify, openfaas, rbac, readme, specs
+from catalogue import falco, notify, openfaas, rbac, readme, specs, undo
 from catalogue.knative import config, kustomize, services, triggers
 from catalogue.yamltext import MARK
 from shared.acting.spec import Spec
@@ -48,12 +48,17 @@ def render(specs_: Sequence[Spec[Any]], current: Callable[[str], str]) -> dict[s
     files[f"{KNATIVE}/rbac/{notify.NAME}.yaml"] = rbac.knative_notify()
     files[f"{KNATIVE}/services/{notify.NAME}.yaml"] = services.for_notify()
     files[f"{KNATIVE}/triggers/{notify.NAME}.yaml"] = triggers.for_notify()
+    files[f"{KNATIVE}/config/{undo.NAME}.env"] = config.for_undo()
+    files[f"{KNATIVE}/rbac/{undo.NAME}.yaml"] = rbac.knative(undo.UNDO)
+    files[f"{KNATIVE}/services/{undo.NAME}.yaml"] = services.for_undo()
+    files[f"{KNATIVE}/triggers/{undo.NAME}.yaml"] = undo.triggers()
     files[f"{KNATIVE}/budget.yaml"] = kustomize.budget(specs_)
     files[f"{KNATIVE}/kustomization.yaml"] = kustomize.kustomization(specs_)
     files["deploy/openfaas/stack.yml"] = openfaas.stack(specs_)
-    files["deploy/openfaas/rbac.yaml"] = rbac.openfaas_ce(specs_)
+    files["deploy/openfaas/undo-sweep.yaml"] = openfaas.sweep_cronjob()
+    files["deploy/openfaas/rbac.yaml"] = rbac.openfaas_ce([*specs_, undo.UNDO])
     files["deploy/openfaas/standard/functions.yaml"] = openfaas.standard_functions(specs_)
-    files["deploy/openfaas/standard/rbac.yaml"] = rbac.openfaas_standard(specs_)
+    files["deploy/openfaas/standard/rbac.yaml"] = rbac.openfaas_standard([*specs_, undo.UNDO])
     files[falco.VALUES] = falco.values(current(falco.VALUES), specs_)
     files[readme.README] = readme.render(current(readme.README), specs_)
     return dict(sorted(files.items()))

@@ -121,6 +121,9 @@ class Settings:
     kubeconfig: str | None
     budget: Budget
     values: Mapping[str, object] = field(default_factory=dict)  # the declared Settings' values
+    # CloudEvent types accepted without the sender token: events that carry no authority of
+    # their own (undo's schedule: a PingSource cannot send a secret header).
+    open_event_types: frozenset[str] = frozenset()
 
 
 def load(
@@ -132,6 +135,7 @@ def load(
     budget: str = "10/60s",
     cooldown_seconds: int = 60,
     declared: Sequence[Setting[Any]] = (),
+    open_event_types: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Build Settings for `function` from the environment, the function's defaults and the
@@ -163,6 +167,7 @@ def load(
             env.get("RIPOSTE_BUDGET") or budget, _int(env, "RIPOSTE_COOLDOWN_SECONDS", cooldown_seconds)
         ),
         values={setting.name: setting.read(env) for setting in declared},
+        open_event_types=frozenset(open_event_types),
     )
 
 

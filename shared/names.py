@@ -52,3 +52,14 @@ def event_name(function: str, identity: str) -> str:
 def budget_lease(function: str) -> str:
     """The Lease holding a function's blast-radius budget (shared/budget.py)."""
     return f"riposte-budget-{function}"
+
+
+# What riposte's reversible actions leave on objects, for undo and the expiry sweep to find.
+QUARANTINE_LABEL = "riposte.io/quarantine"  # a pod: its uid; a node: "true"
+EXPIRES_AT = "riposte.io/expires-at"  # RFC 3339 UTC: when undo's sweep lifts the quarantine
+RESTORED_FROM = "riposte.io/restored-from"  # on a ConfigMap undo restored: the copy's name
+
+
+def quarantine_policy(pod_uid: str) -> str:
+    """isolate-pod's NetworkPolicy for the pod of `pod_uid`."""
+    return f"riposte-quarantine-{pod_uid}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from catalogue import notify, settings, specs
+from catalogue import notify, settings, site, specs, undo
 from catalogue.yamltext import comment, generated
 from shared.acting.spec import Spec
 
@@ -60,3 +60,28 @@ def for_notify() -> str:
         ),
     ]
     return env_file(header, settings.knative_notify())
+
+
+def for_undo() -> str:
+    header = [
+        generated(undo.SOURCE, "catalogue/undo.py"),
+        "#",
+        *comment(
+            """
+            undo's settings. RIPOSTE_APPROVERS: who may ask for an undo (Slack user ids and
+            `email:<address>` entries; set it in your overlay). Its sweep's results go to
+            notify (RIPOSTE_RESULT_URL); the results of a human's Undo are its replies.
+            """
+        ),
+    ]
+    return env_file(
+        header,
+        [
+            settings.Variable("RIPOSTE_DRY_RUN", "false"),
+            settings.deadline(),
+            settings.Variable("RIPOSTE_BUDGET", site.BUDGET),
+            settings.Variable("RIPOSTE_COOLDOWN_SECONDS", str(site.COOLDOWN_SECONDS)),
+            settings.Variable("RIPOSTE_RESULT_URL", undo.RESULT_URL),
+            settings.Variable("RIPOSTE_APPROVERS", None, "who may ask for an undo (set it in your overlay)"),
+        ],
+    )

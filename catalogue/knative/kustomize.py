@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from catalogue import notify, site
+from catalogue import notify, site, undo
 from catalogue.yamltext import comment, document, generated, scalar
 from shared import names
 from shared.acting.spec import Spec
@@ -34,10 +34,10 @@ def budget(specs_: Sequence[Spec[Any]]) -> str:
         [
             "apiVersion: coordination.k8s.io/v1",
             "kind: Lease",
-            *site.metadata(names.budget_lease(spec.name), spec.name, site.NAMESPACE),
+            *site.metadata(names.budget_lease(name), name, site.NAMESPACE),
             "spec: {}",
         ]
-        for spec in specs_
+        for name in sorted([spec.name for spec in specs_] + [undo.NAME])
     ]
     if not docs:
         return "\n".join(header) + "\n"
@@ -102,10 +102,10 @@ def opt_in(spec: Spec[Any]) -> str:
 
 
 def kustomization(specs_: Sequence[Spec[Any]]) -> str:
-    names = sorted([spec.name for spec in specs_] + [notify.NAME])
-    served = sorted([spec.name for spec in specs_ if not spec.requires_rules] + [notify.NAME])
+    names = sorted([spec.name for spec in specs_] + [notify.NAME, undo.NAME])
+    served = sorted([spec.name for spec in specs_ if not spec.requires_rules] + [notify.NAME, undo.NAME])
     opt_in = sorted(spec.name for spec in specs_ if spec.requires_rules)
-    with_triggers = sorted([spec.name for spec in specs_ if spec.rules] + [notify.NAME])
+    with_triggers = sorted([spec.name for spec in specs_ if spec.rules] + [notify.NAME, undo.NAME])
     resources = [
         "namespace.yaml",
         "budget.yaml",
@@ -161,6 +161,10 @@ def kustomization(specs_: Sequence[Spec[Any]]) -> str:
         f"    namespace: {site.NAMESPACE}",
         "    files:",
         "      - token=secrets/token",
+        f"  - name: {undo.APPROVAL_KEY_SECRET}",
+        f"    namespace: {site.NAMESPACE}",
+        "    files:",
+        "      - key=secrets/approval-key",
         f"  - name: {notify.SINKS_SECRET}",
         f"    namespace: {site.NAMESPACE}",
         "    files:",

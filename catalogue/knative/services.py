@@ -8,7 +8,7 @@ from __future__ import annotations
 from string import Template
 from typing import Any
 
-from catalogue import notify, site, specs
+from catalogue import notify, site, specs, undo
 from catalogue.yamltext import comment, generated, scalar
 from shared.acting.spec import Spec
 
@@ -108,9 +108,19 @@ NOTIFY_REASONS = (
 )
 
 
-def service(name: str, header: list[str], *, is_notify: bool = False) -> str:
+def service(
+    name: str,
+    header: list[str],
+    *,
+    is_notify: bool = False,
+    secrets: tuple[tuple[str, str, str, str], ...] = (),
+) -> str:
+    """`secrets`: (variable, mount path, Secret, key) of further secret files."""
     env = [("RIPOSTE_TOKEN_FILE", f"{site.TOKEN_DIR}/token")]
     mounts = [("token", site.TOKEN_DIR, "riposte-token")]
+    for variable, path, secret, key in secrets:
+        env.append((variable, f"{path}/{key}"))
+        mounts.append((secret.removeprefix("riposte-"), path, secret))
     if is_notify:
         env += [(variable, f"{notify.SINKS_DIR}/{key}") for variable, key in notify.sink_files()]
         mounts.append(("sinks", notify.SINKS_DIR, notify.SINKS_SECRET))
@@ -143,6 +153,17 @@ def service(name: str, header: list[str], *, is_notify: bool = False) -> str:
 def acting(spec: Spec[Any]) -> str:
     header = [generated(specs.source(spec.name)), "#", *comment(reasons(spec.name))]
     return service(spec.name, header)
+
+
+def for_undo() -> str:
+    more = (
+        "undo verifies interact's signature on every undo request with the approval key, mounted "
+        f"from the Secret {undo.APPROVAL_KEY_SECRET} (the same key interact and, in approval mode, "
+        "the acting functions hold).",
+    )
+    header = [generated(undo.SOURCE, "catalogue/undo.py"), "#", *comment(reasons(undo.NAME, *more))]
+    key = ("RIPOSTE_APPROVAL_KEY_FILE", undo.APPROVAL_KEY_DIR, undo.APPROVAL_KEY_SECRET, "key")
+    return service(undo.NAME, header, secrets=(key,))
 
 
 def for_notify() -> str:

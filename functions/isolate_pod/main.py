@@ -13,16 +13,18 @@ Acts:     creates one NetworkPolicy named from the pod's uid that denies all its
 Verbs:    those of every acting function and pods get, patch; networkpolicies get, list,
           create (any namespace). Never deletes: releasing is a human's act (or undo's).
 Settings: RIPOSTE_ISOLATE_ALLOW_DNS=true lets the pod still resolve names (the outcome
-          says so).
+          says so); RIPOSTE_QUARANTINE_TTL_SECONDS annotates riposte.io/expires-at, and
+          undo's sweep lifts the quarantine then.
 """
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
 from shared import config, netpol, targets
-from shared.acting import runner
+from shared.acting import runner, settings
 from shared.acting.spec import Context, Done, Facts, Failed, Grant, Plan, Refusal, Settled, Spec, Verdict
 from shared.action import Outcome
 from shared.deadline import Deadline
@@ -183,7 +185,12 @@ def act(context: Context, facts: Facts, plan: Plan[Quarantine]) -> Done:
             "Pod",
             name=meta["name"],
             namespace=meta["namespace"],
-            patch={"metadata": {"labels": {QUARANTINE_LABEL: meta["uid"]}}},
+            patch={
+                "metadata": {
+                    "labels": {QUARANTINE_LABEL: meta["uid"]},
+                    "annotations": settings.expires_at(context.settings, datetime.datetime.now(datetime.UTC)),
+                }
+            },
             uid=meta["uid"],
         )
     outcome, reason = verdict(

@@ -15,8 +15,7 @@ from __future__ import annotations
 import datetime
 
 from shared import names
-from shared.action import Outcome
-from shared.alert import Alert
+from shared.action import AlertSummary, Outcome
 from shared.config import Settings
 from shared.deadline import Deadline
 from shared.kube import errors, resources
@@ -37,7 +36,7 @@ def event(
     deadline: Deadline,
     settings: Settings,
     *,
-    alert: Alert,
+    alert: AlertSummary,
     target: Target,
     uid: str,
     outcome: Outcome,

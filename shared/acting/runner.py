@@ -309,7 +309,7 @@ class Runner:
             context.kube,
             context.deadline,
             context.settings,
-            alert=context.alert,
+            alert=AlertSummary.of(context.alert),
             target=about,
             uid=uid,
             outcome=outcome,

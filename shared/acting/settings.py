@@ -17,7 +17,9 @@ but only for alerts that are not about the request that wrote those labels (§15
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -104,9 +106,14 @@ def parse_seconds(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+_KEY = re.compile(r"[A-Za-z0-9+/=._~-]{32,}", re.ASCII)
+
+
 def parse_key(text: str) -> str:
-    if len(text) < 32:
-        raise ValueError("must be at least 32 characters (an HMAC-SHA256 key)")
+    """An HMAC key: 32 or more characters of hex, base64 or a token alphabet (so a
+    placeholder sentence never passes for one: deploy's secrets fail closed)."""
+    if _KEY.fullmatch(text) is None:
+        raise ValueError("must be at least 32 characters of [A-Za-z0-9+/=._~-] (e.g. openssl rand -hex 32)")
     return text
 
 
@@ -145,7 +152,25 @@ LINK_APPROVAL = config.Setting(
     False,
     f"`{record.LINK_OPEN}`: also accept approvals decided by a link without SSO; default `sso-only`",
 )
+QUARANTINE_TTL: config.Setting[int | None] = config.Setting(
+    "RIPOSTE_QUARANTINE_TTL_SECONDS",
+    parse_seconds(1, 30 * 86_400),
+    None,
+    "isolate-pod and cordon-node: lift the quarantine or cordon after this many seconds (undo's sweep, "
+    "within a minute); unset: never",
+)
+
+
+def expires_at(settings: config.Settings, now: datetime.datetime) -> dict[str, str]:
+    """The `riposte.io/expires-at` annotation a quarantine gets, or none without a TTL."""
+    ttl = QUARANTINE_TTL.of(settings)
+    if ttl is None:
+        return {}
+    return {names.EXPIRES_AT: record.stamp(now + datetime.timedelta(seconds=ttl))}
+
+
 RUNNER_SETTINGS: tuple[config.Setting[Any], ...] = (
+    QUARANTINE_TTL,
     EXEMPT,
     APPROVAL,
     APPROVAL_TTL,

@@ -24,11 +24,12 @@ import yaml
 from catalogue import specs
 from devcluster.controlplane import ControlPlane
 from shared import config, errors
+from shared.acting.settings import APPROVAL_KEY
 from shared.priority import Priority
 from tests.deploy.conftest import Doc, run_kubectl
 
 ACTING = tuple(spec.name for spec in specs.load())
-FUNCTIONS = (*ACTING, "notify")
+FUNCTIONS = (*ACTING, "notify", "undo")
 NOTIFY_PRIORITIES = ("Warning", "Error", "Critical", "Alert", "Emergency")
 FALCO_TYPE = "falco.rule.output.v1"
 RESULT_TYPE = "riposte.action.v1"
@@ -166,6 +167,7 @@ def test_every_configmap_and_secret_a_service_uses_is_in_the_kustomization(knati
 def test_secrets_reach_the_functions_as_files_in_the_documented_variables(knative: list[Doc]) -> None:
     expected = {
         **{name: {"RIPOSTE_TOKEN_FILE"} for name in ACTING},
+        "undo": {"RIPOSTE_TOKEN_FILE", "RIPOSTE_APPROVAL_KEY_FILE"},
         "notify": {
             "RIPOSTE_TOKEN_FILE",
             "RIPOSTE_SLACK_WEBHOOK_URL_FILE",
@@ -278,11 +280,13 @@ def test_placeholder_secrets_keep_the_functions_from_starting(knative: list[Doc]
             text = base64.b64decode(value).decode().strip()
             assert text.startswith("REPLACE-ME"), (name, key)
             with pytest.raises(errors.ConfigError):
-                if key == "token":
+                if key == "key":  # the approval key
+                    APPROVAL_KEY.read({"RIPOSTE_APPROVAL_KEY": text})
+                elif key == "token":
                     config.load(
                         "any", rules=(), min_priority=Priority.WARNING, environ={"RIPOSTE_TOKEN": text}
                     )
                 else:
                     config.url({"URL": text}, "URL")
             found += 1
-    assert found == 5
+    assert found == 6
