@@ -168,3 +168,26 @@ def test_only_the_schedule_goes_without_the_token(undo_fn: FunctionProcess, http
     assert http.post(undo_fn.url, json={"sweep": True}).status_code == 401  # plain JSON needs the token
     forged = {**PING, "Ce-Type": undo.EVENT_TYPE}
     assert http.post(undo_fn.url, json={}, headers=forged).status_code == 401
+
+
+def test_a_cordoned_node_is_uncordoned_keeping_its_own_taints(
+    serve: Serve, undo_fn: FunctionProcess, core: client.CoreV1Api, http: requests.Session, namespace: str
+) -> None:
+    from tests.integration.test_cordon_node import FOREIGN_TAINTS, escape, make_node, make_pod
+
+    name = f"node-{uuid.uuid4().hex[:6]}"
+    node = make_node(core, name, taints=FOREIGN_TAINTS)
+    pod = make_pod(core, namespace, name)
+    alert = escape(namespace, pod, name)
+    acted(http, serve("cordon-node", RIPOSTE_CORDON_MIN_SCHEDULABLE="0"), alert)
+    uid = meta(node).uid
+    assert uid is not None
+    request = UndoRequest("cordon-node", Target("Node", None, name), uid, alert["uuid"])
+    assert undo_event(http, undo_fn, request).json()["outcome"] == "acted"
+    after = core.read_node(name)
+    spec = after.spec
+    assert spec is not None and not spec.unschedulable
+    keys = {t.key for t in spec.taints or []}
+    assert {"gpu", "spot"} <= keys and "riposte.io/quarantine" not in keys
+    assert "riposte.io/quarantine" not in (meta(after).labels or {})
+    assert undo_event(http, undo_fn, request).json()["outcome"] == "already-done"
