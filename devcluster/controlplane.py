@@ -154,6 +154,9 @@ class ControlPlane:
                     "--service-cluster-ip-range=10.96.0.0/16",
                     "--enable-admission-plugins=NamespaceLifecycle",
                     "--disable-admission-plugins=ServiceAccount",
+                    # Ephemeral containers are alpha (off) in 1.20, GA from 1.25: on here so
+                    # isolate-pod's "EphemeralContainers Created" is tested against real ones.
+                    "--feature-gates=EphemeralContainers=true",
                     "--endpoint-reconciler-type=none",
                     f"--cert-dir={self.workdir}",
                 ],

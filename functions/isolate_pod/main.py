@@ -1,8 +1,10 @@
 """isolate-pod: cut one compromised pod off the network, and say whether that worked.
 
-Answers:  Falco rules "Terminal shell in container" (syscall), "Attach/Exec Pod",
-          "Create Privileged Pod", "Create Sensitive Mount Pod" (k8s_audit)
-          (RIPOSTE_RULES; minimum priority Notice, RIPOSTE_MIN_PRIORITY).
+Answers:  Falco syscall rules "Terminal shell in container", "Netcat Remote Code Execution
+          in Container", "Redirect STDOUT/STDIN to Network Connection in Container", "Packet
+          socket created in container"; k8s_audit "Attach/Exec Pod", "EphemeralContainers
+          Created", "Create Privileged Pod", "Create Sensitive Mount Pod" (RIPOSTE_RULES;
+          minimum priority Notice, RIPOSTE_MIN_PRIORITY).
 Reads:    syscall: output_fields k8s.pod.name, k8s.ns.name; k8s_audit: ka.target.name or
           ka.resp.name, ka.target.namespace, ka.target.resource.
 Verifies: the pod exists and is not on the host network; for the pod-create rules, the
@@ -35,10 +37,17 @@ from shared.targets import Target
 
 RULES = (
     "Terminal shell in container",
+    "Netcat Remote Code Execution in Container",
+    "Redirect STDOUT/STDIN to Network Connection in Container",
+    "Packet socket created in container",
     "Attach/Exec Pod",
+    "EphemeralContainers Created",
     "Create Privileged Pod",
     "Create Sensitive Mount Pod",
 )
+EPHEMERAL_RULE = "EphemeralContainers Created"
+# What the rule prints of the request: the ephemeral container it adds (k8saudit rules).
+EPHEMERAL_NAME = "jevt.value[/requestObject/ephemeralContainers/0/name]"
 QUARANTINE_LABEL = "riposte.io/quarantine"  # value: the pod's uid (names outgrow 63 characters)
 ALLOW_DNS = config.Flag(
     "RIPOSTE_ISOLATE_ALLOW_DNS",
@@ -127,6 +136,18 @@ class Quarantine:
     others: dict[str, list[str]]
 
 
+def ephemeral_missing(facts: Facts) -> Refusal | None:
+    """The rule fires on denied patches too: act only when the ephemeral container the
+    request added is on the live pod, else anyone could have any pod isolated."""
+    name = facts.alert.value(EPHEMERAL_NAME)
+    if not isinstance(name, str):
+        return Refusal(f"the alert does not name the ephemeral container ({EPHEMERAL_NAME})")
+    live = [c.get("name") for c in (facts.object.get("spec") or {}).get("ephemeralContainers") or []]
+    if name not in live:
+        return Refusal(f"the live pod has no ephemeral container {name[:64]!r}: the request did not add one")
+    return None
+
+
 def policies(kube: Kube, deadline: Deadline, target: Target) -> list[dict[str, Any]]:
     return kube.items(deadline, "NetworkPolicy", namespace=target.namespace)
 
@@ -137,6 +158,8 @@ def verify(facts: Facts) -> Verdict[Quarantine]:
     uid: str = pod["metadata"]["uid"]
     if (pod.get("spec") or {}).get("hostNetwork"):
         return Refusal("hostNetwork pod: a NetworkPolicy cannot isolate it")
+    if facts.alert.rule == EPHEMERAL_RULE and (refusal := ephemeral_missing(facts)):
+        return refusal
     wanted = quarantine_policy(pod, allow_dns=allow_dns)
     name = wanted["metadata"]["name"]
     listed = facts.extra["policies"] or []

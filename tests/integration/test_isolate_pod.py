@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
+import uuid as uuidlib
 from typing import Any
 
 import pytest
@@ -373,3 +374,93 @@ def test_the_release_script_lifts_the_quarantine(
     assert result.returncode == 0, result.stderr
     assert meta(core.read_namespaced_pod("web-1", namespace)).labels == {"app": "web"}
     assert policies(net, namespace) == {}
+
+
+def add_ephemeral(cluster_api: client.ApiClient, namespace: str, pod: str, name: str) -> None:
+    """What `kubectl debug` does on 1.20 (alpha there, on in the test control plane)."""
+    body = {
+        "apiVersion": "v1",
+        "kind": "EphemeralContainers",
+        "metadata": {"name": pod, "namespace": namespace},
+        "ephemeralContainers": [{
+            "name": name, "image": "busybox", "targetContainerName": "c",
+            "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent",
+        }],
+    }  # fmt: skip
+    serialized = cluster_api.param_serialize(
+        "PUT",
+        f"/api/v1/namespaces/{namespace}/pods/{pod}/ephemeralcontainers",
+        body=body,
+        header_params={"Content-Type": "application/json", "Accept": "application/json"},
+        auth_settings=["BearerToken"],
+    )
+    assert cluster_api.call_api(*serialized).status == 200
+
+
+def ephemeral_alert(namespace: str, pod: str, container: str, code: str = "200") -> dict[str, Any]:
+    """Falco's "EphemeralContainers Created", with the fields deploy/falco appends."""
+    return {
+        "uuid": str(uuidlib.uuid4()),
+        "output": f"Notice Ephemeral container is created in pod (user=mallory pod={pod} ns={namespace} "
+        f"ephemeral_container_name={container} ephemeral_container_image=busybox)",
+        "priority": "Notice",
+        "rule": "EphemeralContainers Created",
+        "time": "2026-07-14T10:01:02.5Z",
+        "output_fields": {
+            "ka.user.name": "mallory",
+            "ka.target.name": pod,
+            "ka.target.namespace": namespace,
+            "ka.target.resource": "pods",
+            "ka.target.subresource": "ephemeralcontainers",
+            "ka.verb": "update",
+            "ka.response.code": code,
+            "jevt.value[/requestObject/ephemeralContainers/0/name]": container,
+            "jevt.value[/requestObject/ephemeralContainers/0/image]": "busybox",
+        },
+        "source": "k8s_audit",
+        "tags": ["k8s"],
+        "hostname": "ip-10-0-3-17",
+    }
+
+
+def test_an_ephemeral_container_added_to_a_pod_isolates_it(
+    cluster: ControlPlane, core: client.CoreV1Api, net: client.NetworkingV1Api, http: requests.Session,
+    fn: FunctionProcess, namespace: str,
+) -> None:  # fmt: skip
+    make_pod(core, namespace)
+    add_ephemeral(cluster.client(), namespace, "web-1", "debugger")
+    reply = send(http, fn, ephemeral_alert(namespace, "web-1", "debugger")).json()
+    assert reply["outcome"] == "acted", reply
+    assert LABEL in labels_of(core.read_namespaced_pod("web-1", namespace))
+
+
+@pytest.mark.parametrize(("code", "says"), [("200", "no ephemeral container"), ("403", "failed (403)")])
+def test_a_denied_ephemeral_container_patch_isolates_nothing(
+    core: client.CoreV1Api, net: client.NetworkingV1Api, http: requests.Session, fn: FunctionProcess,
+    namespace: str, code: str, says: str,
+) -> None:  # fmt: skip
+    """The rule fires on denied patches: without the container on the live pod, any user
+    could otherwise have any pod isolated."""
+    make_pod(core, namespace)
+    reply = send(http, fn, ephemeral_alert(namespace, "web-1", "debugger", code)).json()
+    assert reply["outcome"] == "refused" and says in reply["reason"], reply
+    assert_untouched(core, net, namespace)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "Netcat Remote Code Execution in Container",
+        "Redirect STDOUT/STDIN to Network Connection in Container",
+        "Packet socket created in container",
+    ],
+)
+def test_the_container_network_rules_isolate_the_pod(
+    core: client.CoreV1Api, net: client.NetworkingV1Api, http: requests.Session, fn: FunctionProcess,
+    namespace: str, rule: str,
+) -> None:  # fmt: skip
+    make_pod(core, namespace)
+    alert = shell_alert(namespace, "web-1")
+    alert["rule"] = rule
+    assert send(http, fn, alert).json()["outcome"] == "acted"
+    assert LABEL in labels_of(core.read_namespaced_pod("web-1", namespace))
