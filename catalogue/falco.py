@@ -20,6 +20,11 @@ VALUES = "deploy/falco/values.yaml"
 BLOCK = "k8s_audit extra_fields"
 SYSCALL_BLOCK = "syscall extra_fields"
 K8S_AUDIT_PREFIX = "ka."  # every field of the k8saudit plugin
+# Fields the specs read that the k8saudit plugin does not have: appended as named extra
+# fields, whose value Falco formats from the json plugin over the audit event. The created
+# object's uid lives only in the response body (the audit policy logs it at
+# RequestResponse for the resources the functions act on: k3s/audit-policy.yaml).
+NAMED = {"ka.resp.uid": "%jevt.value[/responseObject/metadata/uid]"}
 # What `suggested_output: true` already appends to syscall alerts (Falco >= 0.40 with the
 # container plugin): anything else a spec reads from a syscall alert is appended here.
 SUGGESTED = frozenset(
@@ -45,9 +50,14 @@ def syscall_fields(specs_: Sequence[Spec[Any]]) -> list[str]:
     )
 
 
+def entry(field: str) -> str:
+    """One extra_fields entry: a plugin field by name, or a named field and its format."""
+    return f'- {field}: "{NAMED[field]}"' if field in NAMED else f"- {field}"
+
+
 def values(text: str, specs_: Sequence[Spec[Any]]) -> str:
     """deploy/falco/values.yaml with its extra_fields lists rendered."""
-    text = marked.replace(text, BLOCK, [f"- {field}" for field in k8s_audit_fields(specs_)], path=VALUES)
+    text = marked.replace(text, BLOCK, [entry(field) for field in k8s_audit_fields(specs_)], path=VALUES)
     return marked.replace(
-        text, SYSCALL_BLOCK, [f"- {field}" for field in syscall_fields(specs_)], path=VALUES
+        text, SYSCALL_BLOCK, [entry(field) for field in syscall_fields(specs_)], path=VALUES
     )

@@ -81,10 +81,15 @@ def test_append_output_keeps_suggested_output_and_adds_the_fields_the_specs_read
     fields = sorted({field for spec in specs.load() for field in spec.fields if field.startswith("ka.")})
     assert "ka.target.namespace" in fields  # the seed rule's output has no namespace
     assert {"ka.response.code", "ka.resp.uid"} <= set(fields)  # did the audited request make it?
+    # The k8saudit plugin has no field for the created object's uid: it is a named extra
+    # field, formatted by the json plugin from the response body (a bare `ka.resp.uid`
+    # would make Falco refuse to load the configuration).
+    created_uid = {"ka.resp.uid": "%jevt.value[/responseObject/metadata/uid]"}
+    extra = [created_uid if field == "ka.resp.uid" else field for field in fields]
     assert values()["falco"]["append_output"] == [
         {"suggested_output": True},
         {"match": {"source": "syscall"}, "extra_fields": ["k8s.pod.uid"]},
-        {"match": {"source": "k8s_audit"}, "extra_fields": fields},
+        {"match": {"source": "k8s_audit"}, "extra_fields": extra},
     ]
     assert values()["falco"]["json_output"] is True
 
@@ -140,6 +145,11 @@ def test_audit_policy_parses_and_never_logs_secret_bodies() -> None:
     assert first_level("", "configmaps", "create") == "Request"  # the seed rule reads the body
     assert first_level("", "pods", "create") == "RequestResponse"  # ka.resp.name
     assert first_level("", "pods/exec", "create") == "RequestResponse"
+    # ka.resp.uid: the objects the functions act on log their response bodies.
+    for group, resource in (("", "services"), ("", "pods/ephemeralcontainers"),
+                            ("rbac.authorization.k8s.io", "clusterrolebindings"),
+                            ("rbac.authorization.k8s.io", "roles")):  # fmt: skip
+        assert first_level(group, resource, "create") == "RequestResponse", resource
 
 
 @pytest.mark.parametrize("name", ["values.yaml", "values-openfaas.yaml"])
