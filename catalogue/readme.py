@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from catalogue import marked, notify, rbac, site
+from catalogue import coverage, marked, notify, rbac, site
 from shared.acting.spec import Scope, Spec
 from shared.approval import record as approval_record
 
@@ -56,4 +56,5 @@ def permissions(specs_: Sequence[Spec[Any]]) -> list[str]:
 
 def render(text: str, specs_: Sequence[Spec[Any]]) -> str:
     text = marked.replace(text, "functions", functions(specs_), path=README)
+    text = marked.replace(text, "coverage", coverage.table(specs_), path=README)
     return marked.replace(text, "rbac", permissions(specs_), path=README)
