@@ -195,7 +195,11 @@ def test_default_rules_are_the_ones_the_design_names(knative: list[Doc]) -> None
     ]
     assert json.loads(settings(knative, "isolate-pod")["RIPOSTE_RULES"]) == [
         "Terminal shell in container",
+        "Netcat Remote Code Execution in Container",
+        "Redirect STDOUT/STDIN to Network Connection in Container",
+        "Packet socket created in container",
         "Attach/Exec Pod",
+        "EphemeralContainers Created",
         "Create Privileged Pod",
         "Create Sensitive Mount Pod",
     ]
