@@ -49,12 +49,13 @@ class Delivery:
 def read(headers: Headers, raw: bytes, settings: Settings) -> Delivery:
     """Parse and authenticate a POST's body (read by read_body); §4 steps 2-4."""
     media_type = _media_type(headers.get("Content-Type"))
-    if any(key.lower().startswith("ce-") for key in headers.keys()):
+    ce_headers = _ce_headers(headers)
+    if ce_headers:
         if media_type != JSON:
             raise errors.UnsupportedMediaType(
                 f"a binary-mode CloudEvent must carry {JSON} data, found {media_type or 'none'}"
             )
-        delivery = _binary_cloudevent(headers, raw)
+        delivery = _binary_cloudevent(headers, ce_headers, raw)
     elif media_type == STRUCTURED:
         delivery = _structured_cloudevent(headers, raw)
     elif media_type == JSON:
@@ -100,21 +101,36 @@ def authenticate(settings: Settings, headers: Headers, delivery: Delivery) -> No
         raise errors.Unauthorized("wrong sender token")
 
 
-def _binary_cloudevent(headers: Headers, raw: bytes) -> Delivery:
+def _ce_headers(headers: Headers) -> dict[str, list[str]]:
+    """The `ce-*` headers by lower-case name, each with all its values, in one pass: a
+    WSGI request's headers are a view of its environ, and every lookup walks all of it."""
+    found: dict[str, list[str]] = {}
+    for key, value in headers.items():
+        lower = key.lower()
+        if lower.startswith("ce-"):
+            found.setdefault(lower, []).append(value)
+    return found
+
+
+def _binary_cloudevent(headers: Headers, ce_headers: dict[str, list[str]], raw: bytes) -> Delivery:
     for key in REQUIRED_CE_HEADERS:
-        values = headers.getlist(key)
+        values = ce_headers.get(key)
         if not values or not values[0]:
             raise errors.BadEnvelope(f"binary-mode CloudEvent without the {_title(key)} header")
-    for key in {k.lower() for k in headers.keys() if k.lower().startswith("ce-")}:
-        if len(headers.getlist(key)) > 1:
+    for key, values in ce_headers.items():
+        if len(values) > 1:
             raise errors.BadEnvelope(f"the {_title(key)} header is repeated")
-    if headers.get("ce-specversion") != "1.0":
-        raise errors.BadEnvelope(
-            f"CloudEvents specversion must be 1.0, found {str(headers.get('ce-specversion'))[:16]!r}"
-        )
-    event = _from_http(headers, raw)
+    specversion = ce_headers["ce-specversion"][0]
+    if specversion != "1.0":
+        raise errors.BadEnvelope(f"CloudEvents specversion must be 1.0, found {specversion[:16]!r}")
     data = _json_object(raw, "the CloudEvent data")
-    return Delivery(mode="cloudevents-binary", body=data, attributes=_attributes(event))
+    # In binary mode the context attributes are the ce-* headers, named without the
+    # prefix (HTTP binding §3.1.3), and datacontenttype is Content-Type: exactly what
+    # the SDK's from_http reads, without its second walk over every header and a copy
+    # of the event, a third of an ignored alert's cost. Every check it makes is made above.
+    attributes = {key[3:]: values[0] for key, values in ce_headers.items()}
+    attributes["datacontenttype"] = headers.get("Content-Type", "")
+    return Delivery(mode="cloudevents-binary", body=data, attributes=_strings(attributes))
 
 
 def _structured_cloudevent(headers: Headers, raw: bytes) -> Delivery:
@@ -147,7 +163,12 @@ def _from_http(headers: Headers, raw: bytes) -> Any:
 
 def _attributes(event: Any) -> dict[str, str]:
     """Context attributes and extensions, strings only (others are not ours to read)."""
-    attributes = {key: value for key, value in event.get_attributes().items() if isinstance(value, str)}
+    return _strings(event.get_attributes())
+
+
+def _strings(found: Mapping[str, object]) -> dict[str, str]:
+    """The string-valued attributes, after checking the required ones are non-empty."""
+    attributes = {key: value for key, value in found.items() if isinstance(value, str)}
     for name in ("id", "source", "type", "specversion"):
         if not attributes.get(name):
             raise errors.BadEnvelope(f"CloudEvent attribute '{name}' must be a non-empty string")
