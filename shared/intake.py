@@ -20,7 +20,7 @@ from typing import Any
 import flask
 from cloudevents import exceptions as ce_errors
 from cloudevents.http import from_http
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import EnvironHeaders, Headers
 
 from shared import errors
 from shared.config import Settings
@@ -105,6 +105,11 @@ def _ce_headers(headers: Headers) -> dict[str, list[str]]:
     """The `ce-*` headers by lower-case name, each with all its values, in one pass: a
     WSGI request's headers are a view of its environ, and every lookup walks all of it."""
     found: dict[str, list[str]] = {}
+    if isinstance(headers, EnvironHeaders):  # a served request: read its environ directly
+        for key, value in headers.environ.items():
+            if key.startswith("HTTP_CE_"):  # what EnvironHeaders names Ce-*, lower-cased
+                found.setdefault(key[5:].replace("_", "-").lower(), []).append(value)
+        return found
     for key, value in headers.items():
         lower = key.lower()
         if lower.startswith("ce-"):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from shared import action, config, endpoint, policy
+from shared import action, config, endpoint, policy, serving
 from shared import alert as alert_model
 from shared.intake import Delivery
 from shared.notify import messages, sent, sinks
@@ -36,6 +36,8 @@ SENT = sent.SentRecord()
 # Extensions Knative adds to an event it dead-letters (the acting functions' Triggers
 # send their dead letters here, deploy/knative/triggers).
 ERROR_DESTINATION, ERROR_CODE = "knativeerrordest", "knativeerrorcode"
+if flask.has_app_context():  # served (not imported by a test): before the first request
+    serving.settle()
 
 
 @functions_framework.http

@@ -29,7 +29,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from shared import config, endpoint, errors, names, webhook
+from shared import config, endpoint, errors, names, serving, webhook
 from shared.acting import budget, record
 from shared.acting.settings import APPROVAL_KEY, APPROVERS
 from shared.acting.spec import Grant, Scope
@@ -283,6 +283,7 @@ def _started() -> tuple[config.Settings, Kube]:
 
 if flask.has_app_context():  # under functions-framework: a bad setting refuses to start
     _started()
+    serving.settle()
 
 
 def handler(delivery: Delivery, call: endpoint.Call) -> ActionResult | endpoint.Handled | None:

@@ -29,7 +29,7 @@ import flask.typing
 import functions_framework
 
 from shared import alert as alert_model
-from shared import config, endpoint, errors, policy, webhook
+from shared import config, endpoint, errors, policy, serving, webhook
 from shared.acting import budget, copies, exemptions, live, provenance, record
 from shared.acting.settings import (
     APPROVAL,
@@ -343,6 +343,7 @@ def serve(spec: Spec[Any]) -> Callable[[flask.Request], flask.typing.ResponseRet
     runner = Runner(spec)
     if flask.has_app_context():
         runner.start()
+        serving.settle()
 
     @functions_framework.http
     def handle(request: flask.Request) -> flask.Response:
