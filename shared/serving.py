@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+from collections.abc import Callable
 
 
 def settle() -> None:
@@ -16,3 +18,14 @@ def settle() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def in_each_worker(start: Callable[[], object]) -> None:
+    """Run `start` in each worker process gunicorn forks, as it begins.
+
+    functions-framework imports the function in gunicorn's master, which then forks the
+    worker: a thread or a connection made at import time would be the master's alone
+    (and a lock a thread held at the fork stays held in the child for ever). Work that
+    needs threads or sockets therefore starts after the fork, in the child.
+    """
+    os.register_at_fork(after_in_child=start)

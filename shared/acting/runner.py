@@ -343,6 +343,7 @@ def serve(spec: Spec[Any]) -> Callable[[flask.Request], flask.typing.ResponseRet
     runner = Runner(spec)
     if flask.has_app_context():
         runner.start()
+        serving.in_each_worker(runner.kube.prepare)
         serving.settle()
 
     @functions_framework.http

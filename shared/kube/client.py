@@ -39,6 +39,8 @@ T = TypeVar("T")
 LIMITS = retry.Timeout(connect=2.0, read=5.0)  # one call's own limits, when the deadline leaves more
 BACKOFF = retry.Backoff(base=0.05, cap=1.0)
 POOL_SIZE = 16
+FIRST_READS = 4  # the concurrent reads of a decision (namespace, object, Event, budget)
+PREPARE_SECONDS = 3.0  # how long a start keeps trying to open connections in the background
 # Concurrent reads of one decision (Kube.concurrently); gunicorn's threads share it.
 _READS = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="kube-read")
 
@@ -62,6 +64,28 @@ class Kube:
     def warm(self) -> None:
         """Build the client now (load credentials), so the first request does not pay for it."""
         self._client()
+
+    def prepare(self, connections: int = FIRST_READS) -> threading.Thread:
+        """In the background, build the client and open `connections` connections, each
+        with one authenticated `GET /version`: the first alert then finds its TLS
+        sessions open and its token already checked (the apiserver caches the result)
+        instead of paying for both in four concurrent first reads. Any failure is left
+        to the first alert: the apiserver need not be up for a function to start."""
+
+        def run() -> None:
+            try:
+                deadline = Deadline(PREPARE_SECONDS)
+                opened = [
+                    _READS.submit(self._request, deadline, "GET", "/version") for _ in range(connections)
+                ]
+                for future in opened:
+                    future.exception()  # waited for; a failure is the first alert's to meet
+            except Exception:  # noqa: BLE001 - a best effort that must never stop a start
+                pass
+
+        thread = threading.Thread(target=run, name="kube-prepare", daemon=True)
+        thread.start()
+        return thread
 
     # -- reads ----------------------------------------------------------------------------
 
