@@ -26,7 +26,7 @@ def budget(specs_: Sequence[Spec[Any]]) -> str:
 
             Inspect, and reset:
               kubectl -n {site.NAMESPACE} get lease {example} -o yaml
-              kubectl -n {site.NAMESPACE} annotate lease {example} riposte.io/actions- riposte.io/cooldowns-
+              kubectl -n {site.NAMESPACE} annotate lease {example} riposte.io/spent- riposte.io/cooldowns-
             """
         ),
     ]

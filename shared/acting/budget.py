@@ -13,9 +13,17 @@ loser gets 409, re-reads and decides again. Only actions about to be taken spend
 dry-runs and refusals never do. A spent unit is not refunded if the action then fails:
 the budget errs on the side of doing less.
 
+What a spend reads and writes does not grow with the actions in the window: the window
+is cut into BUCKETS equal buckets, and the Lease holds one count per bucket that can
+still overlap the window (`riposte.io/spent`, `[[bucket number, count], ...]`). A spend
+counts every bucket that overlaps the last window, the oldest one whole, so no window
+ever holds more than the budget; the price is that a spent window reopens up to one
+bucket (a tenth of it) late. Cooldowns hold one entry per target acted on within the
+cooldown, each dropped as it expires.
+
     kubectl -n riposte get lease riposte-budget-delete-configmap -o yaml   # inspect
     kubectl -n riposte annotate lease riposte-budget-delete-configmap \\
-        riposte.io/actions- riposte.io/cooldowns-                          # reset
+        riposte.io/spent- riposte.io/cooldowns-                            # reset
 """
 
 from __future__ import annotations
@@ -33,8 +41,10 @@ from shared.deadline import Deadline
 from shared.kube import errors
 from shared.kube.client import Kube
 
-ACTIONS = "riposte.io/actions"  # JSON list of [epoch seconds, target key], oldest first
+SPENT = "riposte.io/spent"  # JSON list of [bucket number, actions in it], oldest first
 COOLDOWNS = "riposte.io/cooldowns"  # JSON: target key hash -> [epoch seconds, alert key hash]
+LEGACY_ACTIONS = "riposte.io/actions"  # earlier versions: [epoch seconds, target] per action
+BUCKETS = 10  # per window: a spent window reopens at most a tenth of it late
 
 
 def spend(
@@ -65,7 +75,7 @@ def spend(
                 return f"budget Lease {namespace}/{name} is missing: apply deploy/knative/budget.yaml"
         now = time.time()
         annotations = lease["metadata"].get("annotations") or {}
-        actions = [a for a in _load(annotations.get(ACTIONS), []) if _within(a, now, budget.seconds)]
+        spent = _spent(annotations, now, budget.seconds)
         cooldowns = {
             k: entry
             for k, entry in _load(annotations.get(COOLDOWNS), {}).items()
@@ -77,15 +87,16 @@ def spend(
                 return None
             since = now - cooldowns[key][0]
             return f"cooldown: {target} was acted on {since:.0f}s ago (RIPOSTE_COOLDOWN_SECONDS)"
-        if len(actions) >= budget.count:
+        if sum(count for _, count in spent) >= budget.count:
             _warn_exhausted(kube, deadline, lease, function=function, budget=budget, now=now)
             return f"budget exhausted: {budget.count} actions in the last {budget.seconds}s (RIPOSTE_BUDGET)"
-        actions.append([now, target[:300]])
+        spent = _add(spent, _bucket(now, budget.seconds))
         if budget.cooldown:
-            cooldowns[key] = [now, alert_key]
+            cooldowns[key] = [round(now, 3), alert_key]
+        kept = {k: v for k, v in annotations.items() if k != LEGACY_ACTIONS}
         lease["metadata"]["annotations"] = {
-            **annotations,
-            ACTIONS: json.dumps(actions, separators=(",", ":")),
+            **kept,
+            SPENT: json.dumps(spent, separators=(",", ":")),
             COOLDOWNS: json.dumps(cooldowns, separators=(",", ":")),
         }
         lease.setdefault("spec", {}).update(holderIdentity=function, renewTime=_micro_time(now))
@@ -126,6 +137,41 @@ def _warn_exhausted(
     # Already recorded this window (409), or not recordable: the refusal stands either way.
     with contextlib.suppress(errors.KubeError):
         kube.create(deadline, body)
+
+
+def _bucket(epoch: float, window: int) -> int:
+    return int(epoch * BUCKETS // window)
+
+
+def _spent(annotations: dict[str, str], now: float, window: int) -> list[list[int]]:
+    """The buckets that overlap the window ending now, oldest first: [number, count].
+
+    A Lease written before buckets (a list of actions) is read into buckets once, so an
+    upgrade does not reopen a spent window."""
+    oldest = _bucket(now - window, window)
+    buckets: list[list[int]] = []
+    for entry in _load(annotations.get(SPENT), []):
+        if (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in entry)
+            and entry[0] >= oldest
+            and entry[1] > 0
+        ):
+            buckets.append(entry)
+    for action in _load(annotations.get(LEGACY_ACTIONS), []):
+        if _within(action, now, window):
+            buckets = _add(buckets, _bucket(action[0], window))
+    return sorted(buckets)
+
+
+def _add(buckets: list[list[int]], number: int) -> list[list[int]]:
+    """`buckets` with one more action in bucket `number`."""
+    for entry in buckets:
+        if entry[0] == number:
+            entry[1] += 1
+            return buckets
+    return sorted([*buckets, [number, 1]])
 
 
 def _within(entry: Any, now: float, seconds: int) -> bool:

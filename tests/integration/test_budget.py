@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
@@ -112,13 +111,28 @@ def test_four_processes_never_exceed_the_budget(
     assert warnings and warnings[0].type == "Warning"
 
 
-def test_the_window_reopens(core: client.CoreV1Api, namespace: str, processes: Start) -> None:
-    [fn] = processes(1, RIPOSTE_BUDGET="2/2s", RIPOSTE_COOLDOWN_SECONDS="0")
-    configmaps(core, namespace, 4)
+def age_the_budget(coordination: client.CoordinationV1Api, seconds: float) -> None:
+    """Move every spend recorded in the Lease `seconds` into the past, as time would."""
+    lease = coordination.read_namespaced_lease(LEASE, "riposte")
+    assert lease.metadata is not None and lease.metadata.annotations is not None
+    spent = json.loads(lease.metadata.annotations["riposte.io/spent"])
+    shift = round(seconds * 10 / 3600)  # RIPOSTE_BUDGET below: ten buckets of 360 s
+    lease.metadata.annotations["riposte.io/spent"] = json.dumps([[b - shift, n] for b, n in spent])
+    coordination.replace_namespaced_lease(LEASE, "riposte", lease)
+
+
+def test_the_window_reopens(
+    core: client.CoreV1Api, namespace: str, processes: Start, coordination: client.CoordinationV1Api
+) -> None:
+    """Time is moved in the Lease, not waited for: the outcome cannot depend on speed."""
+    [fn] = processes(1, RIPOSTE_BUDGET="2/3600s", RIPOSTE_COOLDOWN_SECONDS="0")
+    configmaps(core, namespace, 5)
     outcomes = [send(fn, configmap_alert(namespace, f"cm-{i}")).json()["outcome"] for i in range(3)]
     assert outcomes == ["acted", "acted", "refused"]
-    time.sleep(2.2)
-    assert send(fn, configmap_alert(namespace, "cm-3")).json()["outcome"] == "acted"
+    age_the_budget(coordination, 1800)  # half a window ago: still spent
+    assert send(fn, configmap_alert(namespace, "cm-3")).json()["outcome"] == "refused"
+    age_the_budget(coordination, 2520)  # 72 minutes ago in all: the window has passed
+    assert send(fn, configmap_alert(namespace, "cm-4")).json()["outcome"] == "acted"
 
 
 def test_the_budget_survives_a_restart(core: client.CoreV1Api, namespace: str, processes: Start) -> None:
