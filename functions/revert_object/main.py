@@ -123,23 +123,23 @@ def role_bindings(kube: Kube, deadline: Deadline, obj: JSONObject) -> list[JSONO
     return []
 
 
-def referencing(role: JSONObject, bindings: list[JSONObject]) -> list[str]:
+def referencing(role: JSONObject, cluster: list[JSONObject], namespaced: list[JSONObject]) -> list[str]:
     """The bindings whose roleRef is `role`, as `clusterrolebinding/<name>` and
-    `<namespace>/rolebinding/<name>`: they grant nothing once it is deleted."""
+    `<namespace>/rolebinding/<name>`: they grant nothing once it is deleted. (Items of a
+    list carry no `kind`: which list they came from says it.)"""
     meta = role["metadata"]
-    found = []
-    for binding in bindings:
-        ref, where = binding.get("roleRef") or {}, binding["metadata"]
-        if ref.get("kind") != role.get("kind") or ref.get("name") != meta["name"]:
-            continue
-        if role.get("kind") == "Role" and where.get("namespace") != meta.get("namespace"):
-            continue
-        kind = str(binding.get("kind", "")).lower()
-        found.append(
-            f"{where['namespace']}/{kind}/{where['name']}"
-            if where.get("namespace")
-            else f"{kind}/{where['name']}"
+
+    def refers(binding: JSONObject) -> bool:
+        ref = binding.get("roleRef") or {}
+        same = ref.get("kind") == role.get("kind") and ref.get("name") == meta["name"]
+        return same and (
+            role.get("kind") != "Role" or binding["metadata"].get("namespace") == meta.get("namespace")
         )
+
+    found = [f"clusterrolebinding/{b['metadata']['name']}" for b in cluster if refers(b)]
+    found += [
+        f"{b['metadata']['namespace']}/rolebinding/{b['metadata']['name']}" for b in namespaced if refers(b)
+    ]
     return sorted(found)
 
 
@@ -193,8 +193,8 @@ def verify(facts: Facts) -> Verdict[list[str]]:
         return Refusal(refusal.format(kind=kind))
     details: dict[str, Any] = {"found": found}
     if kind in ("ClusterRole", "Role"):
-        bindings = [*(facts.extra["cluster_bindings"] or []), *(facts.extra["role_bindings"] or [])]
-        details.update(still_bound=referencing(obj, bindings), aggregate_labels=aggregated(obj))
+        bound = referencing(obj, facts.extra["cluster_bindings"] or [], facts.extra["role_bindings"] or [])
+        details.update(still_bound=bound, aggregate_labels=aggregated(obj))
     if owned := owners(obj):
         details["owners"] = owned
     what = "turn the Service into a ClusterIP one" if kind == "Service" else f"delete the {kind}"
