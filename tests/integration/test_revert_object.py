@@ -221,6 +221,17 @@ def untouched(core: client.CoreV1Api, obj: Any, events_namespace: str = "default
     assert events_about(core, events_namespace, present(meta(obj).name)) == []
 
 
+def shell(cluster: ControlPlane, command: str) -> str:
+    """Run a README command as the admin, with the venv's kubectl; its output."""
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command.replace("kubectl ", f"{manifests.kubectl()} ")],
+        env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 # -- each rule acts -----------------------------------------------------------------------
 
 
@@ -260,18 +271,18 @@ def test_a_cluster_admin_binding_is_deleted_after_a_copy_that_restores_it(
     assert event.involved_object.kind == "ClusterRoleBinding" and event.involved_object.uid == uid
     assert not event.involved_object.namespace and event.event_time is None
 
-    # README "revert-object": a human (with bind/escalate) restores it from the copy.
-    kubectl = manifests.kubectl()
-    restore = (
-        f"{kubectl} -n riposte get secret riposte-copy-{uid} -o jsonpath='{{.data.object\\.json}}' "
-        f"| base64 -d | {kubectl} create -f -"
+    # README "revert-object": a human (with bind/escalate) finds and restores it from the copy.
+    listing = shell(
+        cluster,
+        "kubectl -n riposte get secrets -l riposte.io/copy-of=clusterrolebinding "
+        "-o custom-columns='COPY:.metadata.name,SOURCE:.metadata.annotations.riposte\\.io/source-name'",
     )
-    done = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", restore],
-        env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)},
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert [f"riposte-copy-{uid}", name] in [line.split() for line in listing.splitlines()]
+    shell(
+        cluster,
+        f"kubectl -n riposte get secret riposte-copy-{uid} -o jsonpath='{{.data.object\\.json}}' "
+        "| base64 -d | kubectl create -f -",
+    )
     restored = rbac.read_cluster_role_binding(name)
     assert present(restored.role_ref).name == "cluster-admin" and meta(restored).uid != uid
 
@@ -338,7 +349,7 @@ def test_a_namespaced_role_is_deleted(
 
 
 def test_a_nodeport_service_becomes_cluster_ip_after_a_copy(
-    core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+    cluster: ControlPlane, core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
 ) -> None:
     service = make_service(core, namespace)
     assert present(present(service.spec).ports)[0].node_port
@@ -358,6 +369,15 @@ def test_a_nodeport_service_becomes_cluster_ip_after_a_copy(
     assert kept(copy)["spec"]["type"] == "NodePort"
     assert kept(copy)["spec"]["ports"][0]["nodePort"] == present(present(service.spec).ports)[0].node_port
     assert len(events_about(core, namespace, "web")) == 1
+    # README "revert-object": a human makes it a NodePort Service again.
+    shell(
+        cluster,
+        f"kubectl -n {namespace} patch service web --type merge "
+        """-p '{"metadata":{"annotations":{"riposte.io/reverted-from":null}},"spec":{"type":"NodePort"}}'""",
+    )
+    again = core.read_namespaced_service("web", namespace)
+    assert present(again.spec).type == "NodePort" and present(present(again.spec).ports)[0].node_port
+    assert not meta(again).annotations
 
 
 def test_an_owned_object_is_still_reverted_and_the_owner_named(
