@@ -72,7 +72,8 @@ def target(alert: Alert) -> Target:
 
 def binds_cluster_admin(binding: JSONObject) -> list[str]:
     ref = binding.get("roleRef") or {}
-    return ["roleRef"] if (ref.get("kind"), ref.get("name")) == ("ClusterRole", "cluster-admin") else []
+    bound = (ref.get("kind"), ref.get("name")) == ("ClusterRole", "cluster-admin")
+    return ["roleRef: ClusterRole cluster-admin"] if bound else []
 
 
 def wildcards(role: JSONObject) -> list[str]:
@@ -96,7 +97,7 @@ def exec_grants(role: JSONObject) -> list[str]:
 
 
 def node_port(service: JSONObject) -> list[str]:
-    return ["spec.type"] if (service.get("spec") or {}).get("type") == "NodePort" else []
+    return ["spec.type: NodePort"] if (service.get("spec") or {}).get("type") == "NodePort" else []
 
 
 # rule -> (what must still hold on the live object, the refusal when it no longer does)
