@@ -31,7 +31,15 @@ from devcluster import manifests
 from devcluster.controlplane import ControlPlane
 from devcluster.functions import FunctionProcess
 from tests.conftest import Serve
-from tests.helpers import cloudevent_headers, encode, meta, present, redeliver_until_answered, sidekick
+from tests.helpers import (
+    FALCO,
+    cloudevent_headers,
+    encode,
+    meta,
+    present,
+    redeliver_until_answered,
+    sidekick,
+)
 
 FUNCTION = "revert-object"
 CLUSTER_ADMIN = "Attach to cluster-admin Role"
@@ -285,6 +293,29 @@ def test_a_cluster_admin_binding_is_deleted_after_a_copy_that_restores_it(
     )
     restored = rbac.read_cluster_role_binding(name)
     assert present(restored.role_ref).name == "cluster-admin" and meta(restored).uid != uid
+
+
+def test_falcos_own_http_output_reverts_too(
+    core: client.CoreV1Api, rbac: client.RbacAuthorizationV1Api, http: requests.Session, fn: FunctionProcess
+) -> None:
+    """Falco >= 0.39 posting directly: sorted keys, no uuid, nine fractional digits."""
+    binding = make_binding(rbac, unique("direct"))
+    alert = json.loads((FALCO / "k8saudit_attach_to_cluster_admin_role.json").read_text())
+    alert["output_fields"].update(
+        {
+            "ka.target.name": meta(binding).name,
+            "ka.target.namespace": None,
+            "ka.target.resource": "clusterrolebindings",
+            "ka.verb": "create",
+            "ka.response.code": "201",
+            "ka.resp.uid": meta(binding).uid,
+        }
+    )
+    body = json.dumps(alert, sort_keys=True)
+    response = http.post(fn.url, data=body, headers={"Content-Type": "application/json"}, timeout=60)
+    assert response.status_code == 200 and response.json()["outcome"] == "acted", response.text
+    assert not binding_exists(rbac, present(meta(binding).name))
+    assert copy_of(core, present(meta(binding).uid)) is not None
 
 
 @pytest.mark.parametrize("rule", [WILDCARD, POD_EXEC])
