@@ -86,3 +86,44 @@ def _field(alert: Alert, keys: tuple[str, ...], valid: Callable[[str], bool], wh
         return value
     label = " or ".join(f"output_fields[{key!r}]" for key in keys)
     raise errors.InvalidTarget(label, "is missing (null, <NA> or absent)")
+
+
+# The objects of k8s_audit alerts about RBAC objects and Services, by `ka.target.resource`:
+# their kind, whether they are namespaced, and the apiserver's own name rule (RBAC names
+# are checked only as path segments, `system:node`; Service names are DNS-1035 labels).
+AUDITED: dict[str, tuple[str, bool, Callable[[str], bool]]] = {
+    "clusterrolebindings": ("ClusterRoleBinding", False, names.is_path_segment),
+    "clusterroles": ("ClusterRole", False, names.is_path_segment),
+    "rolebindings": ("RoleBinding", True, names.is_path_segment),
+    "roles": ("Role", True, names.is_path_segment),
+    "services": ("Service", True, names.is_dns_label),
+}
+
+
+def audited(alert: Alert, resources: tuple[str, ...]) -> Target:
+    """The object a k8s_audit alert about one of `resources` (AUDITED's keys) names.
+
+    Its kind comes from `ka.target.resource`, which may be absent only when `resources`
+    leaves no choice (a rule about ClusterRoleBindings); a rule about "Role/ClusterRole"
+    needs it. The name is `ka.target.name`; namespaced kinds need `ka.target.namespace`,
+    cluster-scoped ones ignore it (Falco prints it empty for them).
+    """
+    resource = alert.value("ka.target.resource")
+    if resource is None:
+        if len(resources) != 1:
+            raise errors.InvalidTarget(
+                "output_fields['ka.target.resource']",
+                f"is missing (null, <NA> or absent): needed to tell {' from '.join(resources)}",
+            )
+        resource = resources[0]
+    if not isinstance(resource, str) or resource not in resources:
+        raise errors.InvalidTarget(
+            "output_fields['ka.target.resource']",
+            f"is {str(resource)[:40]!r}, not {' or '.join(repr(r) for r in resources)}",
+        )
+    kind, namespaced, valid = AUDITED[resource]
+    name = _field(alert, ("ka.target.name",), valid, kind)
+    if not namespaced:
+        return Target(kind=kind, namespace=None, name=name)
+    namespace = _field(alert, ("ka.target.namespace",), names.is_dns_label, "namespace")
+    return Target(kind=kind, namespace=namespace, name=name)

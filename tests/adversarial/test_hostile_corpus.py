@@ -1,8 +1,8 @@
 """Hostile input corpus: every way the word of an HTTP request can be malformed.
 
 Each case is sent as raw bytes over a real socket to each acting function, while a
-sentinel ConfigMap (with credentials) and a sentinel pod sit in the namespace the
-otherwise-valid alert names: if any case were wrongly accepted, it would act on them.
+sentinel ConfigMap (with credentials), a sentinel pod and a sentinel NodePort Service sit
+in the namespace the otherwise-valid alert names: if any case were wrongly accepted, it would act on them.
 Each case must get the exact status of DESIGN.md §4 (never a 5xx), and after each the
 cluster must be unchanged. Targets in protected namespaces are not hostile input but
 guarded alerts (200 `refused`, in tests/integration). gunicorn's own 400 page is
@@ -12,6 +12,7 @@ accepted where the server layer rejects (duplicate Content-Length).
 from __future__ import annotations
 
 import json
+import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -33,6 +34,33 @@ from tests.helpers import (
 from tests.integration.fakesinks import FakeSink
 
 Alert = dict[str, object]
+
+
+def nodeport_alert(namespace: str, name: str, uid: str | None) -> Alert:
+    """Falco's "Create NodePort Service" as Falcosidekick forwards it, with the fields
+    deploy/falco appends (a create that succeeded, the created object's uid)."""
+    return {
+        "uuid": str(uuidlib.uuid4()),
+        "output": f"10:08:09.055120000: Warning NodePort Service Created (user=mallory service={name} "
+        f'resource=services ns={namespace} ports=[{{"port":80}}])',
+        "priority": "Warning",
+        "rule": "Create NodePort Service",
+        "time": "2026-07-14T10:08:09.05512Z",
+        "output_fields": {
+            "evt.time": 1784023689055120000,
+            "ka.user.name": "mallory",
+            "ka.target.name": name,
+            "ka.target.namespace": namespace,
+            "ka.target.resource": "services",
+            "ka.req.service.ports": '[{"port":80}]',
+            "ka.verb": "create",
+            "ka.response.code": "201",
+            "ka.resp.uid": uid,
+        },
+        "source": "k8s_audit",
+        "tags": ["k8s"],
+        "hostname": "ip-10-0-3-17",
+    }
 
 
 @dataclass(frozen=True)
@@ -189,6 +217,7 @@ TARGET_FIELDS = {
     "delete-configmap": ("ka.req.configmap.name", "ka.target.namespace"),
     "isolate-pod": ("k8s.pod.name", "k8s.ns.name"),
     "cordon-node": ("k8s.pod.name", "k8s.ns.name"),
+    "revert-object": ("ka.target.name", "ka.target.namespace"),
 }
 
 
@@ -212,10 +241,10 @@ def target_cases(function: str) -> list[Case]:
     return cases
 
 
-FUNCTIONS = ["delete-configmap", "isolate-pod", "cordon-node"]
+FUNCTIONS = ["delete-configmap", "isolate-pod", "cordon-node", "revert-object"]
 # The control below acts as it needs nothing beyond the sentinel's objects (cordon-node's
 # needs Nodes and pod status: tests/integration/test_cordon_node.py is its control).
-CONTROLLED = ["delete-configmap", "isolate-pod"]
+CONTROLLED = ["delete-configmap", "isolate-pod", "revert-object"]
 CORPUS = [(f, c) for f in FUNCTIONS for c in ENVELOPE_CASES + ALERT_CASES + target_cases(f)]
 
 
@@ -235,12 +264,21 @@ def sentinel(core: client.CoreV1Api, cluster: ControlPlane) -> str:
     core.create_namespaced_pod(
         namespace, {"metadata": {"name": "web-1"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
     )
+    make_nodeport(core, namespace)
     return namespace
 
 
-def valid_alert(function: str, namespace: str) -> Alert:
+def make_nodeport(core: client.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_service(
+        namespace, {"metadata": {"name": "web"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}}
+    )
+
+
+def valid_alert(function: str, namespace: str, core: client.CoreV1Api) -> Alert:
     if function == "delete-configmap":
         return configmap_alert(namespace, "aws-creds")
+    if function == "revert-object":  # "Create NodePort Service" for the sentinel Service
+        return nodeport_alert(namespace, "web", meta(core.read_namespaced_service("web", namespace)).uid)
     alert = shell_alert(namespace, "web-1")
     if function == "cordon-node":
         alert.update(rule="Detect release_agent File Container Escapes", priority="Critical")
@@ -250,6 +288,8 @@ def valid_alert(function: str, namespace: str) -> Alert:
 def assert_unchanged(core: client.CoreV1Api, namespace: str) -> None:
     assert core.read_namespaced_config_map("aws-creds", namespace).data == {"aws_access_key_id": "AKES20LNOA"}
     assert "riposte.io/quarantine" not in (meta(core.read_namespaced_pod("web-1", namespace)).labels or {})
+    service = core.read_namespaced_service("web", namespace)
+    assert service.spec is not None and service.spec.type == "NodePort" and meta(service).annotations is None
     assert [meta(e).name for e in core.list_namespaced_event(namespace).items] == []
     copies = core.list_namespaced_secret("riposte", label_selector=f"riposte.io/source-namespace={namespace}")
     assert copies.items == []
@@ -260,7 +300,7 @@ def test_hostile_input_gets_its_exact_status_and_changes_nothing(
     serve: Serve, core: client.CoreV1Api, sentinel: str, function: str, case: Case
 ) -> None:
     fn = serve(function)
-    answer = raw_exchange(fn.port, case.build(valid_alert(function, sentinel)))
+    answer = raw_exchange(fn.port, case.build(valid_alert(function, sentinel, core)))
     assert answer.status == case.status, answer.body[:300]
     if case.status == 204:
         assert answer.body == b""
@@ -280,7 +320,8 @@ def test_the_valid_alert_would_have_acted(
     core.create_namespaced_pod(
         namespace, {"metadata": {"name": "web-1"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
     )
-    answer = raw_exchange(serve(function).port, binary(valid_alert(function, namespace)))
+    make_nodeport(core, namespace)
+    answer = raw_exchange(serve(function).port, binary(valid_alert(function, namespace, core)))
     assert answer.status == 200
     assert answer.json()["outcome"] == "acted"
 

@@ -180,3 +180,50 @@ def test_calls_outside_the_other_roles_are_forbidden(
     with pytest.raises(client.ApiException) as denied:
         call(client.CoreV1Api(as_sa[account]), namespace)
     assert denied.value.status == 403, f"{account}: {description}"
+
+
+RbacCall = Callable[[client.ApiClient, str], object]
+BINDING = {
+    "metadata": {"name": "riposte-test-escalation"},
+    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+    "subjects": [{"kind": "ServiceAccount", "name": "revert-object", "namespace": "riposte"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("call", "description"),
+    [
+        (
+            lambda api, ns: client.RbacAuthorizationV1Api(api).create_cluster_role_binding(BINDING),
+            "create ClusterRoleBindings (restoring RBAC is a human's act)",
+        ),
+        (
+            lambda api, ns: client.RbacAuthorizationV1Api(api).patch_cluster_role("admin", {"rules": []}),
+            "change ClusterRoles",
+        ),
+        (
+            lambda api, ns: client.RbacAuthorizationV1Api(api).delete_namespaced_role_binding("x", ns),
+            "delete RoleBindings",
+        ),
+        (
+            lambda api, ns: client.RbacAuthorizationV1Api(api).create_namespaced_role(
+                ns, {"metadata": {"name": "x"}, "rules": []}
+            ),
+            "create Roles",
+        ),
+        (lambda api, ns: client.CoreV1Api(api).delete_namespaced_service("web", ns), "delete Services"),
+        (lambda api, ns: client.CoreV1Api(api).list_namespaced_secret(ns), "list Secrets elsewhere"),
+        (
+            lambda api, ns: client.CoreV1Api(api).delete_namespaced_secret("riposte-copy-x", "riposte"),
+            "delete its copies",
+        ),
+        (lambda api, ns: client.CoreV1Api(api).patch_namespaced_pod("web", ns, {}), "patch pods"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_calls_outside_the_revert_object_role_are_forbidden(
+    as_sa: dict[str, client.ApiClient], namespace: str, call: RbacCall, description: str
+) -> None:
+    with pytest.raises(client.ApiException) as denied:
+        call(as_sa["revert-object"], namespace)
+    assert denied.value.status == 403, description
