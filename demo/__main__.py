@@ -5,6 +5,8 @@
    delete-configmap verifies it, keeps a copy, deletes it, records an Event.
 2. A shell in a container: the syscall rule "Terminal shell in container" fires;
    isolate-pod labels exactly that pod and denies all its traffic with a NetworkPolicy.
+3. A ClusterRoleBinding to cluster-admin: "Attach to cluster-admin Role" fires;
+   revert-object checks the live binding, keeps a copy and deletes it.
 
 Everything runs against a real kube-apiserver, each function as its own ServiceAccount.
 As on a cluster without a broker, the acting functions POST their results to notify
@@ -30,11 +32,11 @@ from kubernetes import client
 from devcluster import manifests
 from devcluster.controlplane import ROOT, ControlPlane
 from devcluster.functions import FunctionProcess
-from devcluster.senders import cloudevent_headers, configmap_alert, encode, shell_alert
+from devcluster.senders import binding_alert, cloudevent_headers, configmap_alert, encode, shell_alert
 from devcluster.sink import RecordingSink
 
 BOLD, DIM, GREEN, RESET = ("\033[1m", "\033[2m", "\033[32m", "\033[0m") if sys.stdout.isatty() else ("",) * 4
-TOTAL = 9
+TOTAL = 10
 
 
 def step(number: int, text: str) -> None:
@@ -46,7 +48,10 @@ def detail(text: str) -> None:
 
 
 def main() -> None:
-    print(f"{BOLD}riposte demo: credentials in a ConfigMap, then a shell in a container{RESET}")
+    print(
+        f"{BOLD}riposte demo: credentials in a ConfigMap, a shell in a container, "
+        f"a binding to cluster-admin{RESET}"
+    )
     step(1, "Starting the local control plane (etcd + kube-apiserver 1.20.2)")
     started = time.monotonic()
     with ControlPlane.start() as plane, RecordingSink() as sink, RecordingSink() as sidekick:
@@ -60,14 +65,17 @@ def main() -> None:
         for created in manifests.apply(api, manifests.base()):
             detail(created)
 
-        step(3, "Starting notify, delete-configmap and isolate-pod, each as its own ServiceAccount")
+        step(
+            3,
+            "Starting notify, delete-configmap, isolate-pod and revert-object, each as its own SA",
+        )
         notify = FunctionProcess(
             "notify",
             {"RIPOSTE_WEBHOOK_URL": sink.url, "RIPOSTE_FALCOSIDEKICK_URL": sidekick.url},
             workdir=plane.workdir,
         )
         acting = {}
-        for name in ("delete-configmap", "isolate-pod"):
+        for name in ("delete-configmap", "isolate-pod", "revert-object"):
             kubeconfig = plane.serviceaccount_kubeconfig("riposte", name)
             env = {"KUBECONFIG": str(kubeconfig), "RIPOSTE_RESULT_URL": notify.url}
             acting[name] = FunctionProcess(name, env, workdir=plane.workdir)
@@ -80,6 +88,7 @@ def main() -> None:
             core.create_namespace(cast(Any, {"metadata": {"name": namespace}}))
             seed(core, acting["delete-configmap"], notify, namespace)
             shell(plane, core, acting["isolate-pod"], notify, namespace)
+            binding(plane, acting["revert-object"], notify)
             notifications(sink, sidekick)
         finally:
             for fn in (notify, *acting.values()):
@@ -195,8 +204,48 @@ def shell(
         detail(f"{DIM}{line}{RESET}")
 
 
+def binding(plane: ControlPlane, fn: FunctionProcess, notify: FunctionProcess) -> None:
+    step(9, "Scenario 3: someone binds a ServiceAccount to cluster-admin")
+    rbac = client.RbacAuthorizationV1Api(plane.client())
+    name = f"ci-deployer-admin-{uuid.uuid4().hex[:4]}"
+    detail(
+        f"kubectl create clusterrolebinding {name} --clusterrole cluster-admin "
+        "--serviceaccount ci:ci-deployer"
+    )
+    created = rbac.create_cluster_role_binding(
+        cast(Any, {"metadata": {"name": name},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                               "name": "cluster-admin"},
+                   "subjects": [{"kind": "ServiceAccount", "name": "ci-deployer", "namespace": "ci"}]}),
+    )  # fmt: skip
+    assert created.metadata is not None and created.metadata.uid is not None
+    alert = binding_alert(name, created.metadata.uid)
+    detail(
+        f"Falco fires {alert['rule']!r}: ka.target.name={name}, ka.response.code=201, "
+        "ka.resp.uid = the binding's uid (append_output)"
+    )
+    reply = deliver(fn, notify, alert).json()
+    detail(f"revert-object outcome: {GREEN}{reply['outcome']}{RESET}  reason: {reply['reason']}")
+    gone = name not in {b.metadata.name for b in rbac.list_cluster_role_binding().items if b.metadata}
+    detail(f"ClusterRoleBinding {name} deleted: {gone}")
+    copy = client.CoreV1Api(plane.client()).read_namespaced_secret(
+        f"riposte-copy-{created.metadata.uid}", "riposte"
+    )
+    assert copy.metadata is not None and copy.data is not None
+    kept = json.loads(base64.b64decode(copy.data["object.json"]))
+    detail(
+        f"copy kept: Secret riposte/{copy.metadata.name} holding the binding as read "
+        f"(roleRef {kept['roleRef']['name']})"
+    )
+    detail("restoring it is a human's act (riposte holds no bind/escalate), README 'revert-object':")
+    detail(
+        f"  {DIM}kubectl -n riposte get secret {copy.metadata.name} -o jsonpath='{{.data.object\\.json}}' "
+        f"| base64 -d | kubectl create -f -{RESET}"
+    )
+
+
 def notifications(sink: RecordingSink, sidekick: RecordingSink) -> None:
-    step(9, f"Every notification the webhook sink received ({len(sink.received)})")
+    step(10, f"Every notification the webhook sink received ({len(sink.received)})")
     for message in sink.received:
         detail(f"{BOLD}{message['title']}{RESET}")
         detail(f"  {message['text']}")

@@ -77,3 +77,22 @@ def shell_alert(namespace: str, pod: str, *, identity: str | None = None) -> dic
     alert["output"] = alert["output"].replace("k8s_pod_name=web-7c5d8f9b6d-x2lqp", f"k8s_pod_name={pod}")
     alert["output"] = alert["output"].replace("k8s_ns_name=shop", f"k8s_ns_name={namespace}")
     return alert
+
+
+def binding_alert(name: str, uid: str, *, identity: str | None = None) -> dict[str, Any]:
+    """Falco's "Attach to cluster-admin Role" as Falcosidekick forwards it (its output names
+    no binding), for the ClusterRoleBinding `name` the audited create made (`uid`), with
+    the fields deploy/falco's append_output adds."""
+    alert: dict[str, Any] = json.loads((SIDEKICK / "k8saudit_attach_to_cluster_admin_role.json").read_text())
+    alert["uuid"] = identity or str(uuidlib.uuid4())
+    alert["output_fields"].update(
+        {
+            "ka.target.name": name,
+            "ka.target.namespace": None,  # cluster-scoped
+            "ka.target.resource": "clusterrolebindings",
+            "ka.verb": "create",
+            "ka.response.code": "201",
+            "ka.resp.uid": uid,
+        }
+    )
+    return alert

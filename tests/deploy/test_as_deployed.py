@@ -25,6 +25,7 @@ from kubernetes import client
 
 from devcluster.controlplane import ControlPlane
 from devcluster.functions import FunctionProcess
+from devcluster.senders import binding_alert
 from shared import targets
 from tests.deploy.conftest import Doc
 from tests.deploy.test_knative import settings
@@ -91,6 +92,24 @@ def shell_in_a_container_isolates_the_pod(fn: Deployed) -> None:
     assert sorted(policy.spec.policy_types) == ["Egress", "Ingress"]
 
 
+def binding_to_cluster_admin_is_deleted_with_a_copy(fn: Deployed) -> None:
+    """Falco's "Attach to cluster-admin Role": the binding is copied, then deleted."""
+    rbac = client.RbacAuthorizationV1Api(fn.core.api_client)
+    name = f"{fn.namespace}-admin"
+    binding = rbac.create_cluster_role_binding(
+        {"metadata": {"name": name},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+         "subjects": [{"kind": "ServiceAccount", "name": "ci-deployer", "namespace": fn.namespace}]}
+    )  # fmt: skip
+    uid = meta(binding).uid
+    assert uid is not None
+    answer = fn.deliver(binding_alert(name, uid))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "acted", answer.json()
+    assert name not in {meta(b).name for b in rbac.list_cluster_role_binding().items}
+    assert meta(fn.core.read_namespaced_secret(f"riposte-copy-{uid}", "riposte")).name
+
+
 def alert_and_result_reach_the_sink(fn: Deployed) -> None:
     """A Warning alert and a riposte.action.v1 result each make one message."""
     before = len(SINK.accepted())
@@ -111,6 +130,7 @@ def alert_and_result_reach_the_sink(fn: Deployed) -> None:
 ACTIONS: list[tuple[str, Callable[[Deployed], None]]] = [
     ("delete-configmap", seed_configmap_is_deleted_with_a_copy),
     ("isolate-pod", shell_in_a_container_isolates_the_pod),
+    ("revert-object", binding_to_cluster_admin_is_deleted_with_a_copy),
     ("notify", alert_and_result_reach_the_sink),
 ]
 SINK = FakeSink("webhook")
