@@ -24,7 +24,7 @@ import requests
 from cloudevents.http import CloudEvent
 from werkzeug.datastructures import Headers
 
-from shared import action, errors, retry, webhook
+from shared import action, errors, names, retry, webhook
 from shared.approval import record, store, undo
 from shared.approval.record import Approval, State
 from shared.approval.undo import UndoRequest
@@ -157,9 +157,12 @@ class Decisions:
 
     def _hand_on(self, deadline: Deadline, approval: Approval, *, first: str) -> Decided:
         data = {"id": approval.id, "function": approval.function}
+        if not names.is_dns_label(approval.function):  # it names a URL path below: be sure
+            return Decided(f"Approval {approval.id} names no function: nothing was done.", final=True)
+        url = self.conf.approval_url.replace("{function}", approval.function)
         try:
             answer = deliver(
-                "the approval sink", self.conf.approval_url, deadline, APPROVAL_EVENT, data,
+                "the approval sink", url, deadline, APPROVAL_EVENT, data,
                 token=self.conf.settings.token, extensions={"function": approval.function},
             )  # fmt: skip
         except (errors.Unavailable, webhook.SinkRejected):

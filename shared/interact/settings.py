@@ -23,7 +23,13 @@ _HEADER = re.compile(r"[A-Za-z0-9-]{1,64}", re.ASCII)
 _TEAM = re.compile(r"[A-Z0-9]{2,32}", re.ASCII)
 
 
-def _text(text: str) -> str:
+_SIGNING_SECRET = re.compile(r"[A-Za-z0-9]{20,}", re.ASCII)
+
+
+def _signing_secret(text: str) -> str:
+    """Slack's signing secrets are 32 hex characters; a placeholder sentence never passes."""
+    if _SIGNING_SECRET.fullmatch(text) is None:
+        raise ValueError("must be the Slack app's signing secret (Basic Information -> App Credentials)")
     return text
 
 
@@ -52,7 +58,7 @@ def _link_keys(text: str) -> list[str]:
 
 SLACK_SIGNING_SECRET: config.Setting[str | None] = config.Setting(
     "RIPOSTE_SLACK_SIGNING_SECRET",
-    _text,
+    _signing_secret,
     None,
     "the Slack app's signing secret: requests to /slack/actions must carry its signature; unset: "
     "no Slack buttons",
@@ -87,7 +93,8 @@ APPROVAL_URL: config.Setting[str | None] = config.Setting(
     "RIPOSTE_APPROVAL_URL",
     _url,
     None,
-    "where riposte.approval.v1 events go when there is no K_SINK (deployments without a broker)",
+    "where riposte.approval.v1 events go (deployments without a broker); `{function}` in it becomes the "
+    "name of the function the approval is for",
     secret=True,
 )
 UNDO_URL: config.Setting[str | None] = config.Setting(
