@@ -90,7 +90,11 @@ def test_specs_are_every_main_py_defining_spec_sorted_by_name(loaded: tuple[Spec
     names_ = [spec.name for spec in loaded]
     assert names_ == sorted(names_) and len(set(names_)) == len(names_)
     folders = {path.parent.name for path in specs.FUNCTIONS.glob("*/main.py")}
-    assert {specs.folder(name) for name in names_} == folders - {"notify", "undo"}  # not on the runner
+    assert {specs.folder(name) for name in names_} == folders - {
+        "notify",
+        "undo",
+        "interact",
+    }  # not on the runner
 
 
 # -- every spec, deployed --------------------------------------------------------------
@@ -154,7 +158,11 @@ def test_every_spec_has_its_openfaas_entries(loaded: tuple[Spec[Any], ...]) -> N
             d["roleRef"]["name"] for d in ce if d["metadata"]["labels"]["app.kubernetes.io/name"] == spec.name
         }
         assert bound == {f"riposte-{spec.name}"}
-    assert set(stack) == {spec.name for spec in loaded if not spec.requires_rules} | {notify.NAME, "undo"}
+    assert set(stack) == {spec.name for spec in loaded if not spec.requires_rules} | {
+        notify.NAME,
+        "undo",
+        "interact",
+    }
 
 
 # -- a new spec ------------------------------------------------------------------------
