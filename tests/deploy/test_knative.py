@@ -192,8 +192,12 @@ def test_secrets_reach_the_functions_as_files_in_the_documented_variables(knativ
 def test_each_acting_function_has_one_trigger_per_configured_rule(knative: list[Doc]) -> None:
     for function in ACTING:
         rules = json.loads(settings(knative, function).get("RIPOSTE_RULES", "[]"))  # opt-in: none
-        filters = [t["spec"]["filter"]["attributes"] for t in triggers_of(knative, function)]
+        every = [t["spec"]["filter"]["attributes"] for t in triggers_of(knative, function)]
+        filters = [f for f in every if f["type"] == FALCO_TYPE]
         assert all(f == {"type": FALCO_TYPE, "rule": f["rule"]} for f in filters), filters
+        approvals = [f for f in every if f["type"] != FALCO_TYPE]
+        # Its own approvals only (interact names the function in the `function` extension).
+        assert approvals == ([{"type": "riposte.approval.v1", "function": function}] if rules else [])
         assert sorted(f["rule"] for f in filters) == sorted(rules)
         assert len(rules) == len(set(rules))
 
