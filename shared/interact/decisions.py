@@ -69,9 +69,10 @@ def by_link(conf: Interact, headers: Headers, *, undoing: bool) -> Decider | str
     """Who decides through the review page; else why nobody may here.
 
     The SSO header is trusted only with RIPOSTE_SSO_PROXY=true (interact reachable through
-    the proxy alone): anyone else can send any header. Without a listed identity, only
-    RIPOSTE_LINK_APPROVAL=anyone-with-link lets the link itself decide, and the record says
-    so; an Undo always needs a listed identity (undo checks its own approvers).
+    the proxy alone): anyone else can send any header. A signed-in user who is not listed
+    never decides. Without any identity, only RIPOSTE_LINK_APPROVAL=anyone-with-link lets
+    the link itself decide, and the record says so; an Undo always needs a listed identity
+    (undo checks its own approvers).
     """
     email = None
     if conf.sso_header is not None:
@@ -79,7 +80,7 @@ def by_link(conf: Interact, headers: Headers, *, undoing: bool) -> Decider | str
         email = sent if _EMAIL.fullmatch(sent) else None
     if email is not None and f"email:{email}" in conf.approvers:
         return Decider(f"email:{email}")
-    if email is not None and (undoing or not conf.link_open):
+    if email is not None:  # signed in, and not an approver: no link mode overrides that
         return f"{email} is not one of riposte's approvers (RIPOSTE_APPROVERS): nothing was changed."
     if undoing:
         return (
@@ -87,7 +88,7 @@ def by_link(conf: Interact, headers: Headers, *, undoing: bool) -> Decider | str
             "email: entry in RIPOSTE_APPROVERS); use the Slack button instead."
         )
     if conf.link_open:
-        return Decider(f"email:{email}" if email else ANYONE, record.LINK_OPEN)
+        return Decider(ANYONE, record.LINK_OPEN)
     return (
         "Deciding by link needs a signed-in approver (RIPOSTE_SSO_PROXY=true behind an SSO proxy) or "
         "RIPOSTE_LINK_APPROVAL=anyone-with-link."
