@@ -142,6 +142,8 @@ class Decisions:
                 if choice is Choice.APPROVE and current.state is State.APPROVED and current.valid(key):
                     return self._hand_on(deadline, current, first=f"Already {decided_line(current)}")
                 return Decided(f"Approval {current.id} is already {decided_line(current)}.", final=True)
+        except record.BadRecord:
+            return Decided(f"{approval_id} is not an approval riposte wrote: nothing was done.", final=True)
         except (errors.Unavailable, kube_errors.KubeError):
             return Decided(
                 "riposte's approval records could not be reached: nothing was decided. Try again.",

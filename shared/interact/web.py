@@ -28,7 +28,7 @@ import flask
 from slack_sdk.signature import SignatureVerifier
 
 from shared import errors, intake, log, webhook
-from shared.approval import links, undo
+from shared.approval import links, record, undo
 from shared.approval.record import Approval, State
 from shared.approval.undo import UndoRequest
 from shared.deadline import Deadline
@@ -204,6 +204,11 @@ class Interactions:
             approval = self.decisions.approval(self._deadline(), link.approval_id)
         except (errors.Unavailable, kube_errors.KubeError):
             return _unavailable("riposte's approval records could not be reached. Reload to try again.")
+        except record.BadRecord:
+            view = page.View(
+                "Not an approval", "This record was not written by riposte: nothing will be done."
+            )
+            return _page(HTTPStatus.BAD_REQUEST, view)
         if approval is None:
             view = page.View("No such approval", "This approval no longer exists: nothing will be done.")
             return _page(HTTPStatus.NOT_FOUND, view)
@@ -249,7 +254,12 @@ def approval_view(approval: Approval, decider: Decider | str) -> page.View:
     facts = (
         ("Function", approval.function),
         ("Would", approval.action),
-        ("Target", f"{target.kind} {target.namespace}/{target.name}" if target.namespace else target.name),
+        (
+            "Target",
+            f"{target.kind} {target.namespace}/{target.name}"
+            if target.namespace
+            else f"{target.kind} {target.name}",
+        ),
         ("Target uid", approval.target_uid),
         ("Rule", str(approval.alert.get("rule", ""))),
         ("Alert", approval.identity),

@@ -24,6 +24,7 @@ RIPOSTE_APPROVAL_URL here).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import hmac
@@ -392,6 +393,28 @@ def test_an_expired_approval_is_not_approved(
     [update] = updates(hooks, 1)
     assert "already expired" in update["text"], update
     assert current(admin, approval).state is State.EXPIRED
+    assert events(sink) == []
+
+
+def test_a_record_edited_without_the_key_is_not_decided(
+    interact: FunctionProcess, hooks: FakeSink, sink: FakeSink, http: requests.Session, admin: Kube,
+    namespace: str,
+) -> None:  # fmt: skip
+    """Whoever can edit approval records without the key (another tenant of riposte-approvals,
+    a hand edit) cannot point an approval at another object: interact refuses to decide it."""
+    approval = pending(admin, namespace)
+    edited = admin.update(Deadline(10), store._body(dataclasses.replace(approval, target_uid="u-other")))
+    broken = pending(admin, namespace, ago=datetime.timedelta(seconds=1))
+    body = store._body(broken)
+    body["data"]["target"] = "{not json"
+    admin.update(Deadline(10), body)
+    assert post_click(http, interact, click(offered(namespace, approval.id), "riposte.approve", hooks)).ok
+    assert post_click(http, interact, click(offered(namespace, broken.id), "riposte.approve", hooks)).ok
+    said = " | ".join(u["text"] for u in updates(hooks, 2))
+    assert f"{broken.id} is not an approval riposte wrote" in said, said
+    assert f"Approval {approval.id} is not signed with riposte's key" in said, said
+    assert current(admin, approval).resource_version == edited["metadata"]["resourceVersion"]
+    assert http.get(review_url(interact, broken.id)).status_code == 400
     assert events(sink) == []
 
 
