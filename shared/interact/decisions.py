@@ -33,6 +33,7 @@ from shared.interact.settings import Interact
 from shared.kube import errors as kube_errors
 from shared.kube.client import Kube
 from shared.notify.messages import Choice
+from shared.targets import Target
 
 APPROVAL_EVENT = "riposte.approval.v1"  # read by shared/acting/runner.py
 SOURCE = "riposte/interact"
@@ -99,6 +100,12 @@ def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+def shown(target: Target) -> str:
+    """An object as people write it: `ConfigMap shop/aws-creds`, `Node node-1`."""
+    where = f"{target.namespace}/" if target.namespace else ""
+    return f"{target.kind} {where}{target.name}"
+
+
 def decided_line(approval: Approval) -> str:
     by = f" by {approval.decided_by}" if approval.decided_by else ""
     at = f" at {approval.decided_at}" if approval.decided_at else ""
@@ -153,7 +160,7 @@ class Decisions:
         if decided.state is State.REJECTED:
             return Decided(
                 f"Rejected by {decider.who}: {decided.function} will not {decided.action} "
-                f"({decided.target.subject}).",
+                f"({shown(decided.target)}).",
                 final=True,
             )
         return self._hand_on(deadline, decided, first=f"Approved by {decider.who}")
@@ -175,7 +182,7 @@ class Decisions:
                 final=True,
                 again=True,
             )
-        asked = f"{approval.function} was asked to {approval.action} ({approval.target.subject})"
+        asked = f"{approval.function} was asked to {approval.action} ({shown(approval.target)})"
         return Decided(f"{first}: {asked}.{answer}", final=True)
 
     def undo(self, deadline: Deadline, request: UndoRequest, decider: Decider, channel: str) -> Decided:
@@ -193,7 +200,7 @@ class Decisions:
             return Decided("undo could not be reached: nothing was done. Try again.", final=False, again=True)
         return Decided(
             f"Undo asked by {decider.who}: undo was asked to reverse what {request.function} did to "
-            f"{request.target.subject}.{answer}",
+            f"{shown(request.target)}.{answer}",
             final=True,
         )
 

@@ -70,7 +70,7 @@ def render(view: View) -> str:
             f'<button type="submit" name="choice" value="{escape(value)}">{escape(label)}</button>'
             for value, label in view.choices
         )
-        form = f'<form method="post" action="">{buttons}</form>'
+        form = f'<form method="post">{buttons}</form>'
     note = f'<p class="note">{escape(view.note)}</p>' if view.note else ""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

@@ -273,7 +273,7 @@ def approval_view(approval: Approval, decider: Decider | str) -> page.View:
     if approval.expired(decisions.now()):
         lead = f"This approval expired at {approval.expires_at}: nothing will be done."
         return page.View("Expired", lead, facts)
-    lead = f"{approval.function} would {approval.action} ({target.subject}), once approved."
+    lead = f"Once approved, {approval.function} would {approval.action}: {decisions.shown(target)}."
     return page.View("Approve or reject?", lead, facts, *_form(decider, (("approve", "Approve"),
                                                                           ("reject", "Reject"))))  # fmt: skip
 
@@ -281,11 +281,11 @@ def approval_view(approval: Approval, decider: Decider | str) -> page.View:
 def undo_view(request: UndoRequest, decider: Decider | str) -> page.View:
     facts = (
         ("Undo", request.function),
-        ("Target", request.target.subject),
+        ("Target", decisions.shown(request.target)),
         ("Target uid", request.uid),
         ("Alert", request.identity),
     )
-    lead = f"undo would reverse what {request.function} did to {request.target.subject}."
+    lead = f"undo would reverse what {request.function} did to {decisions.shown(request.target)}."
     return page.View("Undo?", lead, facts, *_form(decider, (("undo", "Undo"),)))
 
 

@@ -235,7 +235,7 @@ def pending(
     """A pending approval as an acting function stores it."""
     alert = alert_model.parse(configmap_alert(namespace, "aws-creds"))
     asked = record.request(
-        function="delete-configmap", action="copy and delete ConfigMap", alert=alert,
+        function="delete-configmap", action="copy and delete (credential keys: password)", alert=alert,
         target=Target("ConfigMap", namespace, "aws-creds"), target_uid="u-aws-creds",
         now=datetime.datetime.now(datetime.UTC) - ago, ttl_seconds=ttl, key=KEY,
     )  # fmt: skip
@@ -515,7 +515,8 @@ def test_get_and_head_of_a_link_change_nothing(
             assert head.headers["Cache-Control"] == "no-store"
         after = current(admin, approval)
         assert after.state is State.PENDING and after.resource_version == approval.resource_version
-    assert "would copy and delete ConfigMap" in http.get(review_url(interact, fresh_one.id)).text
+    shown = f"would copy and delete (credential keys: password): ConfigMap {namespace}/aws-creds."
+    assert shown in http.get(review_url(interact, fresh_one.id)).text
     assert "expired" in http.get(review_url(interact, stale_one.id)).text
     assert events(sink) == []
     assert http.get(f"{interact.url}/review/not-a-token").status_code == 400
