@@ -8,7 +8,7 @@ SHELL      := /bin/bash
 PYTHON     ?= python3
 VENV       ?= .venv
 BIN        := $(VENV)/bin
-APT_PKGS   := etcd-server openssl util-linux
+APT_PKGS   := etcd-server openssl util-linux chromium
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: all deps venv apiserver lint typecheck manifests drift unit integration test demo bench cluster clean

@@ -16,6 +16,10 @@ SOURCE = "catalogue/notify.py"  # where its manifests are rendered from
 MIN_PRIORITY = Priority.WARNING  # functions/notify/main.py: config.load(..., min_priority=...)
 SINKS_SECRET = "riposte-notify-sinks"
 SINKS_DIR = "/var/run/secrets/riposte/sinks"
+# Decisions in messages (README "Approval"): the keys Slack buttons and links are signed
+# with, shared with interact (catalogue/interact.py mounts the same Secret), and its address.
+LINK_SECRET = "riposte-link-secret"
+INTERACT_URL = "https://riposte-interact.example.com"
 ANSWERS = "Falco alerts from `Warning` up, and every `riposte.action.v1` result"
 SUMMARY = "tells the humans: Slack (Block Kit), Microsoft Teams (Adaptive Card), any JSON webhook"
 

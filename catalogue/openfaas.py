@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from catalogue import notify, settings, site, specs, undo
+from catalogue import interact, notify, settings, site, specs, undo
 from catalogue.yamltext import comment, document, generated, scalar
 from shared.acting.spec import Spec
 
@@ -84,6 +84,16 @@ def environments(specs_: Sequence[Spec[Any]]) -> dict[str, dict[str, str]]:
         "RIPOSTE_TOKEN_FILE": f"{site.OPENFAAS_SECRETS}/riposte-token",
         "RIPOSTE_APPROVAL_KEY_FILE": f"{site.OPENFAAS_SECRETS}/{undo.APPROVAL_KEY_SECRET}",
         "RIPOSTE_RESULT_URL": f"{site.GATEWAY}/function/{notify.NAME}",
+    }
+    found[interact.NAME] = {
+        "RIPOSTE_DEADLINE_SECONDS": str(site.DEADLINE_SECONDS),
+        "RIPOSTE_NAMESPACE": site.NAMESPACE,
+        "RIPOSTE_INTERACT_URL": interact.PUBLIC_URL,
+        # No broker on OpenFaaS: each approval goes to the function its record names.
+        "RIPOSTE_APPROVAL_URL": f"{site.GATEWAY}/function/{{function}}",
+        "RIPOSTE_UNDO_URL": f"{site.GATEWAY}/function/{undo.NAME}",
+        "RIPOSTE_TOKEN_FILE": f"{site.OPENFAAS_SECRETS}/riposte-token",
+        **{variable: f"{site.OPENFAAS_SECRETS}/{secret}" for variable, _, secret, _ in interact.secrets()},
     }
     return dict(sorted(found.items()))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from catalogue import notify, site, specs, undo
+from catalogue import interact, notify, site, specs, undo
 from catalogue.yamltext import comment, document, generated, mapping, seq
 from shared.acting.spec import Grant, Scope
 from shared.approval import record as approval_record
@@ -111,7 +111,10 @@ def bindings(
 def knative(spec: Holder) -> str:
     """rbac/<name>.yaml: its ServiceAccount, roles and bindings."""
     header = [
-        generated(specs.source(spec.name), "its declared grants" if spec.name == undo.NAME else "the spec"),
+        generated(
+            specs.source(spec.name),
+            "its declared grants" if spec.name in (undo.NAME, interact.NAME) else "the spec",
+        ),
         "#",
         *comment(
             f"""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from catalogue import coverage, marked, notify, rbac, site
+from catalogue import coverage, interact, marked, notify, rbac, site, undo
 from shared.acting.spec import Scope, Spec
 from shared.approval import record as approval_record
 
@@ -35,13 +35,14 @@ def functions(specs_: Sequence[Spec[Any]]) -> list[str]:
 
 
 def permissions(specs_: Sequence[Spec[Any]]) -> list[str]:
-    rows = {
+    holders: list[rbac.Holder] = [*specs_, undo.UNDO, interact.INTERACT]
+    rows: dict[str, tuple[str, str, str]] = {
         spec.name: (
             rbac.holdings(rbac.scoped(spec, Scope.CLUSTER)),
             rbac.holdings(rbac.scoped(spec, Scope.OWN)),
             rbac.holdings(rbac.scoped(spec, Scope.APPROVALS)),
         )
-        for spec in specs_
+        for spec in holders
     }
     rows[notify.NAME] = ("nothing (no token mounted)", "nothing", "nothing")
     return [

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from catalogue import falco, notify, openfaas, rbac, readme, specs, undo
+from catalogue import falco, interact, notify, openfaas, rbac, readme, specs, undo
 from catalogue.knative import config, kustomize, services, triggers
 from catalogue.yamltext import MARK
 from shared.acting.spec import Spec
@@ -52,13 +52,18 @@ def render(specs_: Sequence[Spec[Any]], current: Callable[[str], str]) -> dict[s
     files[f"{KNATIVE}/rbac/{undo.NAME}.yaml"] = rbac.knative(undo.UNDO)
     files[f"{KNATIVE}/services/{undo.NAME}.yaml"] = services.for_undo()
     files[f"{KNATIVE}/triggers/{undo.NAME}.yaml"] = undo.triggers()
+    files[f"{KNATIVE}/config/{interact.NAME}.env"] = config.for_interact()
+    files[f"{KNATIVE}/rbac/{interact.NAME}.yaml"] = rbac.knative(interact.INTERACT)
+    files[f"{KNATIVE}/services/{interact.NAME}.yaml"] = services.for_interact()
+    files[interact.SLACK_MANIFEST] = interact.slack_manifest()
     files[f"{KNATIVE}/budget.yaml"] = kustomize.budget(specs_)
     files[f"{KNATIVE}/kustomization.yaml"] = kustomize.kustomization(specs_)
     files["deploy/openfaas/stack.yml"] = openfaas.stack(specs_)
     files["deploy/openfaas/undo-sweep.yaml"] = openfaas.sweep_cronjob()
-    files["deploy/openfaas/rbac.yaml"] = rbac.openfaas_ce([*specs_, undo.UNDO])
+    holders: list[rbac.Holder] = [*specs_, undo.UNDO, interact.INTERACT]
+    files["deploy/openfaas/rbac.yaml"] = rbac.openfaas_ce(holders)
     files["deploy/openfaas/standard/functions.yaml"] = openfaas.standard_functions(specs_)
-    files["deploy/openfaas/standard/rbac.yaml"] = rbac.openfaas_standard([*specs_, undo.UNDO])
+    files["deploy/openfaas/standard/rbac.yaml"] = rbac.openfaas_standard(holders)
     files[falco.VALUES] = falco.values(current(falco.VALUES), specs_)
     files[readme.README] = readme.render(current(readme.README), specs_)
     return dict(sorted(files.items()))

@@ -90,11 +90,18 @@ def knative(spec: Spec[Any]) -> list[Variable]:
     ]
 
 
+INTERACT_URL_DOC = (
+    'interact\'s public address: review and undo links point there (README "Approval"); the same '
+    "value as interact's"
+)
+
+
 def knative_notify() -> list[Variable]:
     return [
         Variable("RIPOSTE_MIN_PRIORITY", notify.MIN_PRIORITY.label),
         Variable("RIPOSTE_DRY_RUN", "false"),
         deadline(),
+        Variable("RIPOSTE_INTERACT_URL", notify.INTERACT_URL, INTERACT_URL_DOC),
     ]
 
 
@@ -119,4 +126,6 @@ def openfaas_notify() -> dict[str, str]:
         "RIPOSTE_NAMESPACE": site.NAMESPACE,
         "RIPOSTE_TOKEN_FILE": f"{site.OPENFAAS_SECRETS}/riposte-token",
         **{variable: f"{site.OPENFAAS_SECRETS}/riposte-{key}" for variable, key in notify.sink_files()},
+        "RIPOSTE_LINK_SECRET_FILE": f"{site.OPENFAAS_SECRETS}/{notify.LINK_SECRET}",
+        "RIPOSTE_INTERACT_URL": notify.INTERACT_URL,
     }

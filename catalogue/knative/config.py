@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from catalogue import notify, settings, site, specs, undo
+from catalogue import interact, notify, settings, site, specs, undo
 from catalogue.yamltext import comment, generated
+from shared.acting import settings as acting_settings
 from shared.acting.spec import Spec
+from shared.interact import settings as interact_settings
 
 
 def env_file(header: list[str], variables: Sequence[settings.Variable]) -> str:
@@ -83,5 +85,38 @@ def for_undo() -> str:
             settings.Variable("RIPOSTE_COOLDOWN_SECONDS", str(site.COOLDOWN_SECONDS)),
             settings.Variable("RIPOSTE_RESULT_URL", undo.RESULT_URL),
             settings.Variable("RIPOSTE_APPROVERS", None, "who may ask for an undo (set it in your overlay)"),
+        ],
+    )
+
+
+def for_interact() -> str:
+    header = [
+        generated(interact.SOURCE, "catalogue/interact.py"),
+        "#",
+        *comment(
+            """
+            interact's settings (README "Approval"). Set in your overlay: RIPOSTE_APPROVERS
+            (Slack member ids, `email:<address>` entries for SSO), RIPOSTE_INTERACT_URL
+            (its public address: review links point there, and only POSTs from that origin
+            decide; notify needs the same value), RIPOSTE_SLACK_TEAM_ID. Approvals go to
+            K_SINK, set by the SinkBinding in services/interact.yaml. The acting functions
+            need the same RIPOSTE_APPROVERS (they re-check who approved), and
+            RIPOSTE_LINK_APPROVAL=anyone-with-link too if you set it here.
+            """
+        ),
+    ]
+    s, a = interact_settings, acting_settings
+    return env_file(
+        header,
+        [
+            settings.deadline(),
+            settings.Variable(s.INTERACT_URL.name, interact.PUBLIC_URL, s.INTERACT_URL.doc),
+            settings.Variable(a.APPROVERS.name, None, a.APPROVERS.doc),
+            settings.Variable(s.SLACK_TEAM_ID.name, None, s.SLACK_TEAM_ID.doc),
+            settings.Variable(a.APPROVAL_TTL.name, str(a.APPROVAL_TTL.default), a.APPROVAL_TTL.doc),
+            settings.Variable(s.UNDO_TTL.name, str(s.UNDO_TTL.default), s.UNDO_TTL.doc),
+            settings.Variable(a.LINK_APPROVAL.name, "sso-only", a.LINK_APPROVAL.doc),
+            settings.Variable(s.SSO_PROXY.name, "false", s.SSO_PROXY.doc),
+            settings.Variable(s.SSO_EMAIL_HEADER.name, s.SSO_EMAIL_HEADER.default, s.SSO_EMAIL_HEADER.doc),
         ],
     )

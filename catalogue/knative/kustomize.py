@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from catalogue import notify, site, undo
+from catalogue import interact, notify, site, undo
 from catalogue.yamltext import comment, document, generated, scalar
 from shared import names
 from shared.acting.spec import Spec
@@ -102,8 +102,10 @@ def opt_in(spec: Spec[Any]) -> str:
 
 
 def kustomization(specs_: Sequence[Spec[Any]]) -> str:
-    names = sorted([spec.name for spec in specs_] + [notify.NAME, undo.NAME])
-    served = sorted([spec.name for spec in specs_ if not spec.requires_rules] + [notify.NAME, undo.NAME])
+    names = sorted([spec.name for spec in specs_] + [notify.NAME, undo.NAME, interact.NAME])
+    served = sorted(
+        [spec.name for spec in specs_ if not spec.requires_rules] + [notify.NAME, undo.NAME, interact.NAME]
+    )
     opt_in = sorted(spec.name for spec in specs_ if spec.requires_rules)
     with_triggers = sorted([spec.name for spec in specs_ if spec.rules] + [notify.NAME, undo.NAME])
     resources = [
@@ -165,6 +167,14 @@ def kustomization(specs_: Sequence[Spec[Any]]) -> str:
         f"    namespace: {site.NAMESPACE}",
         "    files:",
         "      - key=secrets/approval-key",
+        f"  - name: {interact.LINK_SECRET}",
+        f"    namespace: {site.NAMESPACE}",
+        "    files:",
+        "      - key=secrets/link-secret",
+        f"  - name: {interact.SLACK_SECRET}",
+        f"    namespace: {site.NAMESPACE}",
+        "    files:",
+        "      - key=secrets/slack-signing-secret",
         f"  - name: {notify.SINKS_SECRET}",
         f"    namespace: {site.NAMESPACE}",
         "    files:",

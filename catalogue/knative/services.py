@@ -8,8 +8,8 @@ from __future__ import annotations
 from string import Template
 from typing import Any
 
-from catalogue import notify, site, specs, undo
-from catalogue.yamltext import comment, generated, scalar
+from catalogue import interact, notify, site, specs, undo
+from catalogue.yamltext import comment, document, generated, scalar
 from shared.acting.spec import Spec
 
 SERVICE = Template(
@@ -20,15 +20,14 @@ metadata:
   name: $name
   namespace: $namespace
   labels:
-$labels
-    networking.knative.dev/visibility: cluster-local
+$labels$visibility
 spec:
   template:
     metadata:
       labels:
 $template_labels
       annotations:
-        autoscaling.knative.dev/min-scale: "0"
+        autoscaling.knative.dev/min-scale: $min_scale
         autoscaling.knative.dev/max-scale: $max_scale
     spec:
       serviceAccountName: $name
@@ -114,8 +113,11 @@ def service(
     *,
     is_notify: bool = False,
     secrets: tuple[tuple[str, str, str, str], ...] = (),
+    public: bool = False,
+    pod_labels: dict[str, str] | None = None,
 ) -> str:
-    """`secrets`: (variable, mount path, Secret, key) of further secret files."""
+    """`secrets`: (variable, mount path, Secret, key) of further secret files. `public`:
+    reachable through the public ingress, one replica always (interact only)."""
     env = [("RIPOSTE_TOKEN_FILE", f"{site.TOKEN_DIR}/token")]
     mounts = [("token", site.TOKEN_DIR, "riposte-token")]
     for variable, path, secret, key in secrets:
@@ -125,11 +127,14 @@ def service(
         env += [(variable, f"{notify.SINKS_DIR}/{key}") for variable, key in notify.sink_files()]
         mounts.append(("sinks", notify.SINKS_DIR, notify.SINKS_SECRET))
     labels = [f"{key}: {value}" for key, value in site.labels(name).items()]
+    in_pods = [f"{key}: {scalar(value)}" for key, value in (pod_labels or site.labels(name)).items()]
     body = SERVICE.substitute(
         name=name,
         namespace=site.NAMESPACE,
         labels="\n".join(f"    {label}" for label in labels),
-        template_labels="\n".join(f"        {label}" for label in labels),
+        visibility="" if public else "\n    networking.knative.dev/visibility: cluster-local",
+        min_scale=scalar("1" if public else "0"),
+        template_labels="\n".join(f"        {label}" for label in in_pods),
         max_scale=scalar(str(site.MAX_SCALE)),
         automount="      automountServiceAccountToken: false\n" if is_notify else "",
         concurrency=site.CONTAINER_CONCURRENCY,
@@ -168,4 +173,35 @@ def for_undo() -> str:
 
 def for_notify() -> str:
     header = [generated(notify.SOURCE, "that"), "#", *comment(reasons(notify.NAME, *NOTIFY_REASONS))]
-    return service(notify.NAME, header, is_notify=True)
+    link = ("RIPOSTE_LINK_SECRET_FILE", interact.LINK_SECRET_DIR, interact.LINK_SECRET, "key")
+    return service(notify.NAME, header, is_notify=True, secrets=(link,))
+
+
+INTERACT_REASONS = f"""
+interact as a Knative Service: the one riposte function reachable from outside the
+cluster (Slack's interactivity requests, the review links people open). So, unlike the
+others:
+
+- No cluster-local visibility: it is served on the public ingress, at the address set as
+RIPOSTE_INTERACT_URL (config/interact.env) and in the Slack app (deploy/slack/manifest.yaml).
+Terminate TLS there: Slack requires https.
+- min-scale "1": Slack gives an interaction 3 seconds, a cold start can take longer.
+max-scale "{site.MAX_SCALE}", containerConcurrency {site.CONTAINER_CONCURRENCY} and
+timeoutSeconds {site.TIMEOUT_SECONDS} as every function.
+- Its pods are not labelled part-of riposte: networkpolicy.yaml does not select them, the
+NetworkPolicy below does (and an SSO overlay narrows it).
+- Secrets as files: the sender token (it presents it to the acting functions and undo),
+the approval key (it signs every decision), the link secret (notify signs buttons and
+links with it) and the Slack signing secret ({interact.SLACK_SECRET}). Its ServiceAccount
+may get and update approval records, nothing else.
+- Locked down as every function: user 65532, read-only root filesystem, no privilege
+escalation, all capabilities dropped, seccomp RuntimeDefault.
+"""
+
+
+def for_interact() -> str:
+    header = [generated(interact.SOURCE, "catalogue/interact.py"), "#", *comment(INTERACT_REASONS)]
+    body = service(
+        interact.NAME, header, secrets=interact.secrets(), public=True, pod_labels=interact.pod_labels()
+    )
+    return document([*body.rstrip("\n").split("\n")], *interact.extras())

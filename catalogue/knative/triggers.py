@@ -49,6 +49,15 @@ DEAD_LETTERS = """
     """
 
 
+APPROVAL_EVENT_TYPE = "riposte.approval.v1"  # shared/interact/decisions.py sends it
+APPROVALS = """
+    Approvals for {name} (README "Approval"): interact sends riposte.approval.v1 to the
+    broker (its SinkBinding) with the extension `function` naming whose approval it is, so
+    only {name} receives its own. It acts only when RIPOSTE_APPROVAL=required stored the
+    record and a listed approver signed it.
+    """
+
+
 def trigger_name(function: str, rule: str) -> str:
     """`<function>-<rule in lower-case words>`; over 63 characters, the rule's leading words
     (its verbs, mostly) go first: `delete-configmap-modify-configmap-with-private-credentials`."""
@@ -109,7 +118,16 @@ def acting(spec: Spec[Any]) -> str | None:
         trigger(name, spec.name, {"type": site.FALCO_EVENT_TYPE, "rule": rule}, dead_letter=True)
         for name, rule in zip(names, spec.rules, strict=True)
     ]
-    return document([*header, *docs[0]], *docs[1:])
+    approvals = [
+        *comment(APPROVALS.format(name=spec.name)),
+        *trigger(
+            f"{spec.name}-riposte-approval",
+            spec.name,
+            {"type": APPROVAL_EVENT_TYPE, "function": spec.name},
+            dead_letter=True,
+        ),
+    ]
+    return document([*header, *docs[0]], *docs[1:], approvals)
 
 
 def for_notify() -> str:

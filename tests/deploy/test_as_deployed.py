@@ -10,10 +10,13 @@ request the broker delivers: Falcosidekick's binary-mode CloudEvent, the token i
 
 One row per (function, action) in ACTIONS. notify's sink is a local recording server
 (Slack and Teams cannot run here), set through the URL setting its Secret would mount.
+interact, which answers people rather than the broker, has a test of its own: as
+deployed, it fails closed until its deployer sets up who may decide.
 """
 
 from __future__ import annotations
 
+import datetime
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,9 +29,13 @@ from kubernetes import client
 from devcluster.controlplane import ControlPlane
 from devcluster.functions import FunctionProcess
 from devcluster.senders import binding_alert
+from shared import alert as alert_model
 from shared import targets
+from shared.approval import links, record, store
+from shared.deadline import Deadline
+from shared.kube.client import Kube
 from tests.deploy.conftest import Doc
-from tests.deploy.test_knative import settings
+from tests.deploy.test_knative import container, services, settings
 from tests.helpers import (
     action_result,
     cloudevent_headers,
@@ -186,3 +193,53 @@ def test_function_as_deployed_refuses_a_sender_without_the_token(
     url = deployed.processes[function].url
     answer = requests.post(url, data=encode(alert), headers=cloudevent_headers(alert), timeout=30)
     assert answer.status_code == 401, answer.text
+
+
+def test_interact_as_deployed_fails_closed_until_its_deployer_sets_it_up(
+    plane: ControlPlane, knative: list[Doc], namespace: str, tmp_path: Path
+) -> None:
+    """interact with its rendered settings and its secrets as mounted files, as its own
+    ServiceAccount: the review page shows what would be done, and nothing decides until
+    the deployer sets up SSO or anyone-with-link, and then only from RIPOSTE_INTERACT_URL's
+    origin (the rendered placeholder), never from the address it happens to be reached at."""
+    key, link = secrets.token_hex(32), secrets.token_hex(32)
+    files = {
+        "RIPOSTE_TOKEN_FILE": secrets.token_urlsafe(24),
+        "RIPOSTE_APPROVAL_KEY_FILE": key,
+        "RIPOSTE_LINK_SECRET_FILE": link,
+        "RIPOSTE_SLACK_SIGNING_SECRET_FILE": secrets.token_hex(16),
+    }
+    rendered = {
+        e["name"] for e in container(services(knative)["interact"])["env"] if e["name"].endswith("_FILE")
+    }
+    assert rendered == set(files)
+    env = {
+        **settings(knative, "interact"),
+        "KUBECONFIG": str(plane.serviceaccount_kubeconfig("riposte", "interact")),
+        "K_SINK": SINK.url,  # what its SinkBinding injects
+    }
+    for variable, value in files.items():
+        (tmp_path / variable).write_text(value + "\n")
+        env[variable] = str(tmp_path / variable)
+    admin = Kube(str(plane.kubeconfig))
+    asked = record.request(
+        function="delete-configmap", action="copy and delete (credential keys: password)",
+        alert=alert_model.parse(configmap_alert(namespace, "aws-creds")),
+        target=targets.Target("ConfigMap", namespace, "aws-creds"), target_uid="u-1",
+        now=datetime.datetime.now(datetime.UTC), ttl_seconds=900, key=key,
+    )  # fmt: skip
+    approval = store.create(admin, Deadline(10), asked)
+    url_path = f"/review/{links.dumps([link], links.Purpose.DECIDE, {'id': approval.id})}"
+    with FunctionProcess("interact", env, workdir=plane.workdir) as process:
+        process.wait_ready()
+        page = requests.get(process.url + url_path, timeout=30)
+        assert page.status_code == 200 and "Approve or reject?" in page.text
+        assert "needs a signed-in approver" in page.text and "<form" not in page.text
+        form = {"choice": "approve"}
+        here = requests.post(process.url + url_path, data=form, headers={"Origin": process.url}, timeout=30)
+        assert here.status_code == 403 and "own review page" in here.text
+        public = {"Origin": "https://riposte-interact.example.com"}
+        there = requests.post(process.url + url_path, data=form, headers=public, timeout=30)
+        assert there.status_code == 403 and "needs a signed-in approver" in there.text
+    after = store.get(admin, Deadline(10), approval.id)
+    assert after is not None and after.state is record.State.PENDING

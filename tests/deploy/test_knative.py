@@ -25,11 +25,13 @@ from catalogue import specs
 from devcluster.controlplane import ControlPlane
 from shared import config, errors
 from shared.acting.settings import APPROVAL_KEY
+from shared.interact import settings as interact_settings
 from shared.priority import Priority
 from tests.deploy.conftest import Doc, run_kubectl
 
 ACTING = tuple(spec.name for spec in specs.load())
-FUNCTIONS = (*ACTING, "notify", "undo")
+FUNCTIONS = (*ACTING, "notify", "undo", "interact")
+PUBLIC = "interact"  # the one function served on the public ingress (README "Approval")
 NOTIFY_PRIORITIES = ("Warning", "Error", "Critical", "Alert", "Emergency")
 FALCO_TYPE = "falco.rule.output.v1"
 RESULT_TYPE = "riposte.action.v1"
@@ -168,7 +170,14 @@ def test_secrets_reach_the_functions_as_files_in_the_documented_variables(knativ
     expected = {
         **{name: {"RIPOSTE_TOKEN_FILE"} for name in ACTING},
         "undo": {"RIPOSTE_TOKEN_FILE", "RIPOSTE_APPROVAL_KEY_FILE"},
+        "interact": {
+            "RIPOSTE_TOKEN_FILE",
+            "RIPOSTE_APPROVAL_KEY_FILE",
+            "RIPOSTE_LINK_SECRET_FILE",
+            "RIPOSTE_SLACK_SIGNING_SECRET_FILE",
+        },
         "notify": {
+            "RIPOSTE_LINK_SECRET_FILE",
             "RIPOSTE_TOKEN_FILE",
             "RIPOSTE_SLACK_WEBHOOK_URL_FILE",
             "RIPOSTE_TEAMS_WEBHOOK_URL_FILE",
@@ -183,8 +192,12 @@ def test_secrets_reach_the_functions_as_files_in_the_documented_variables(knativ
 def test_each_acting_function_has_one_trigger_per_configured_rule(knative: list[Doc]) -> None:
     for function in ACTING:
         rules = json.loads(settings(knative, function).get("RIPOSTE_RULES", "[]"))  # opt-in: none
-        filters = [t["spec"]["filter"]["attributes"] for t in triggers_of(knative, function)]
+        every = [t["spec"]["filter"]["attributes"] for t in triggers_of(knative, function)]
+        filters = [f for f in every if f["type"] == FALCO_TYPE]
         assert all(f == {"type": FALCO_TYPE, "rule": f["rule"]} for f in filters), filters
+        approvals = [f for f in every if f["type"] != FALCO_TYPE]
+        # Its own approvals only (interact names the function in the `function` extension).
+        assert approvals == ([{"type": "riposte.approval.v1", "function": function}] if rules else [])
         assert sorted(f["rule"] for f in filters) == sorted(rules)
         assert len(rules) == len(set(rules))
 
@@ -243,10 +256,15 @@ def test_delivery_retries_with_backoff_and_dead_letters_to_notify(knative: list[
 
 def test_services_run_locked_down_and_scale_to_zero(knative: list[Doc]) -> None:
     for name, service in services(knative).items():
-        assert service["metadata"]["labels"]["networking.knative.dev/visibility"] == "cluster-local"
         template = service["spec"]["template"]
-        assert template["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"] == "0", name
-        assert template["metadata"]["labels"]["app.kubernetes.io/part-of"] == "riposte"
+        scale = template["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"]
+        if name == PUBLIC:  # Slack answers within 3 s: no cold start; its own NetworkPolicy
+            assert "networking.knative.dev/visibility" not in service["metadata"]["labels"]
+            assert scale == "1" and "app.kubernetes.io/part-of" not in template["metadata"]["labels"]
+        else:
+            assert service["metadata"]["labels"]["networking.knative.dev/visibility"] == "cluster-local"
+            assert scale == "0", name
+            assert template["metadata"]["labels"]["app.kubernetes.io/part-of"] == "riposte"
         spec = template["spec"]
         assert 0 < spec["timeoutSeconds"] <= 600 and spec["containerConcurrency"] == 8
         assert container(service)["securityContext"] == {
@@ -263,10 +281,25 @@ def test_services_run_locked_down_and_scale_to_zero(knative: list[Doc]) -> None:
     assert services(knative)["notify"]["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
 
 
-def test_networkpolicy_admits_only_knative_and_the_ingress_gateways(knative: list[Doc]) -> None:
-    (policy,) = of_kind(knative, "NetworkPolicy").values()
-    spec = policy["spec"]
-    assert spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "riposte"}}
+def selects(policy: Doc, labels: dict[str, str]) -> bool:
+    wanted: dict[str, str] = policy["spec"]["podSelector"]["matchLabels"]
+    return all(labels.get(key) == value for key, value in wanted.items())
+
+
+@pytest.mark.parametrize(
+    ("policy_name", "selector"),
+    [
+        ("riposte-functions-ingress", {"app.kubernetes.io/part-of": "riposte"}),
+        ("interact-ingress", {"app.kubernetes.io/name": "interact", "riposte.io/public": "true"}),
+    ],
+)
+def test_networkpolicy_admits_only_knative_and_the_ingress_gateways(
+    knative: list[Doc], policy_name: str, selector: dict[str, str]
+) -> None:
+    policies = of_kind(knative, "NetworkPolicy")
+    assert set(policies) == {"riposte-functions-ingress", "interact-ingress"}
+    spec = policies[policy_name]["spec"]
+    assert spec["podSelector"] == {"matchLabels": selector}
     assert spec["policyTypes"] == ["Ingress"]
     (rule,) = spec["ingress"]
     (source,) = rule["from"]
@@ -276,16 +309,43 @@ def test_networkpolicy_admits_only_knative_and_the_ingress_gateways(knative: lis
     assert set(expression["values"]) == {"knative-serving", "kourier-system", "istio-system"}
 
 
+def test_each_function_pod_is_selected_by_exactly_one_policy(knative: list[Doc]) -> None:
+    """NetworkPolicies add up: interact's own policy can be narrowed (to an SSO proxy) only
+    because the policy of every other function does not select interact's pods."""
+    policies = of_kind(knative, "NetworkPolicy").values()
+    for name, service in services(knative).items():
+        labels = service["spec"]["template"]["metadata"]["labels"]
+        assert sum(selects(policy, labels) for policy in policies) == 1, name
+
+
+def test_interacts_sinkbinding_gives_it_the_broker(knative: list[Doc]) -> None:
+    (binding,) = of_kind(knative, "SinkBinding").values()
+    assert binding["spec"]["subject"] == {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "name": PUBLIC,
+    }
+    assert binding["spec"]["sink"] == {
+        "ref": {"apiVersion": "eventing.knative.dev/v1", "kind": "Broker", "name": "riposte"}
+    }
+
+
 def test_placeholder_secrets_keep_the_functions_from_starting(knative: list[Doc]) -> None:
     """A deploy applied without real secrets fails closed: the functions refuse to start."""
     found = 0
+    secret_settings: dict[str, config.Setting[Any]] = {
+        "riposte-approval-key": APPROVAL_KEY,
+        "riposte-link-secret": interact_settings.LINK_SECRET,
+        "riposte-slack-signing-secret": interact_settings.SLACK_SIGNING_SECRET,
+    }
     for name, secret in of_kind(knative, "Secret").items():
         for key, value in secret["data"].items():
             text = base64.b64decode(value).decode().strip()
             assert text.startswith("REPLACE-ME"), (name, key)
             with pytest.raises(errors.ConfigError):
-                if key == "key":  # the approval key
-                    APPROVAL_KEY.read({"RIPOSTE_APPROVAL_KEY": text})
+                setting = next((s for prefix, s in secret_settings.items() if name.startswith(prefix)), None)
+                if setting is not None:
+                    setting.read({setting.name: text})
                 elif key == "token":
                     config.load(
                         "any", rules=(), min_priority=Priority.WARNING, environ={"RIPOSTE_TOKEN": text}
@@ -293,4 +353,4 @@ def test_placeholder_secrets_keep_the_functions_from_starting(knative: list[Doc]
                 else:
                     config.url({"URL": text}, "URL")
             found += 1
-    assert found == 6
+    assert found == 8

@@ -90,7 +90,11 @@ def test_specs_are_every_main_py_defining_spec_sorted_by_name(loaded: tuple[Spec
     names_ = [spec.name for spec in loaded]
     assert names_ == sorted(names_) and len(set(names_)) == len(names_)
     folders = {path.parent.name for path in specs.FUNCTIONS.glob("*/main.py")}
-    assert {specs.folder(name) for name in names_} == folders - {"notify", "undo"}  # not on the runner
+    assert {specs.folder(name) for name in names_} == folders - {
+        "notify",
+        "undo",
+        "interact",
+    }  # not on the runner
 
 
 # -- every spec, deployed --------------------------------------------------------------
@@ -132,8 +136,8 @@ def test_every_spec_has_its_service_rbac_lease_config_and_triggers(
         assert env["RIPOSTE_SOURCES"].split(",") == list(spec.sources)
         for setting in spec.settings:
             assert setting.parse(env[setting.name]) == setting.default, (spec.name, setting.name)
-        rules = sorted(t["spec"]["filter"]["attributes"]["rule"] for t in triggers_of(knative, spec.name))
-        assert rules == sorted(spec.rules), spec.name
+        filters = [t["spec"]["filter"]["attributes"] for t in triggers_of(knative, spec.name)]
+        assert sorted(f["rule"] for f in filters if "rule" in f) == sorted(spec.rules), spec.name
 
 
 def test_every_spec_has_its_openfaas_entries(loaded: tuple[Spec[Any], ...]) -> None:
@@ -154,7 +158,11 @@ def test_every_spec_has_its_openfaas_entries(loaded: tuple[Spec[Any], ...]) -> N
             d["roleRef"]["name"] for d in ce if d["metadata"]["labels"]["app.kubernetes.io/name"] == spec.name
         }
         assert bound == {f"riposte-{spec.name}"}
-    assert set(stack) == {spec.name for spec in loaded if not spec.requires_rules} | {notify.NAME, "undo"}
+    assert set(stack) == {spec.name for spec in loaded if not spec.requires_rules} | {
+        notify.NAME,
+        "undo",
+        "interact",
+    }
 
 
 # -- a new spec ------------------------------------------------------------------------
@@ -240,9 +248,9 @@ def test_a_new_main_py_and_make_manifests_deploy_a_new_function(
         "riposte-budget-example-response"
     ]
     assert names.budget_lease("example-response") in of_kind(docs, "Lease")
-    assert [t["spec"]["filter"]["attributes"]["rule"] for t in triggers_of(docs, "example-response")] == list(
-        NEW_RULES
-    )
+    filters = [t["spec"]["filter"]["attributes"] for t in triggers_of(docs, "example-response")]
+    assert [f["rule"] for f in filters if "rule" in f] == list(NEW_RULES)
+    assert {"type": "riposte.approval.v1", "function": "example-response"} in filters  # its approvals
     assert all(len(t["metadata"]["name"]) <= 63 for t in triggers_of(docs, "example-response"))
     env = settings(docs, "example-response")
     assert (

@@ -78,10 +78,12 @@ def test_acting_functions_send_results_to_notify_through_the_gateway(
 ) -> None:
     for name, function in stack.items():
         env = function["environment"]
-        assert env.get("RIPOSTE_RESULT_URL") == (None if name == "notify" else GATEWAY_NOTIFY), name
+        # notify reports results; interact makes none (the functions it hands decisions to do).
+        silent = name in ("notify", "interact")
+        assert env.get("RIPOSTE_RESULT_URL") == (None if silent else GATEWAY_NOTIFY), name
         # Copies and protections as stated in stack.yml: openfaas-fn is shared, riposte is not.
         assert env["RIPOSTE_NAMESPACE"] == "riposte"
-        if name not in ("notify", "undo"):  # undo only reverses riposte's own actions
+        if name not in ("notify", "undo", "interact"):  # undo only reverses riposte's own actions
             protected = env["RIPOSTE_PROTECTED_NAMESPACES"].split(",")
             assert {"kube-system", "openfaas", "openfaas-fn"} <= set(protected)
 

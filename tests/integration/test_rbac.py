@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 import pytest
 from kubernetes import client, config
 
-from catalogue import rbac, specs, undo
+from catalogue import interact, rbac, specs, undo
 from devcluster.controlplane import ControlPlane
 from shared.acting.spec import Grant, Scope
 from tests.helpers import present
@@ -44,8 +44,8 @@ def flattened(grants: Iterable[Grant]) -> set[Rule]:
 
 
 def holders() -> list[rbac.Holder]:
-    """Every ServiceAccount with grants: the acting functions' specs, and undo."""
-    return [*specs.load(), undo.UNDO]
+    """Every ServiceAccount with grants: the acting functions' specs, undo and interact."""
+    return [*specs.load(), undo.UNDO, interact.INTERACT]
 
 
 def expected() -> dict[str, tuple[set[Rule], set[Rule]]]:
@@ -163,7 +163,7 @@ def test_calls_outside_the_delete_configmap_role_are_forbidden(
     assert denied.value.status == 403, description
 
 
-@pytest.mark.parametrize("account", ["isolate-pod", "notify"])
+@pytest.mark.parametrize("account", ["isolate-pod", "notify", "interact"])
 @pytest.mark.parametrize(
     ("call", "description"),
     [
@@ -226,4 +226,28 @@ def test_calls_outside_the_revert_object_role_are_forbidden(
 ) -> None:
     with pytest.raises(client.ApiException) as denied:
         call(as_sa["revert-object"], namespace)
+    assert denied.value.status == 403, description
+
+
+@pytest.mark.parametrize(
+    ("call", "description"),
+    [
+        (lambda core: core.list_namespaced_config_map("riposte-approvals"), "list approval records"),
+        (
+            lambda core: core.create_namespaced_config_map("riposte-approvals", {"metadata": {"name": "x"}}),
+            "create an approval record",
+        ),
+        (lambda core: core.delete_namespaced_config_map("x", "riposte-approvals"), "delete approval records"),
+        (lambda core: core.read_namespaced_config_map("x", "riposte"), "read riposte's ConfigMaps"),
+        (lambda core: core.read_namespaced_secret("riposte-cm-x", "riposte"), "read riposte's copies"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_interact_may_only_read_and_decide_approval_records(
+    as_sa: dict[str, client.ApiClient], call: Callable[[client.CoreV1Api], object], description: str
+) -> None:
+    """interact is reachable from outside the cluster: it never touches a target, and it
+    cannot make or remove approvals, only decide the ones the acting functions stored."""
+    with pytest.raises(client.ApiException) as denied:
+        call(client.CoreV1Api(as_sa["interact"]))
     assert denied.value.status == 403, description
