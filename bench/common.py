@@ -44,9 +44,7 @@ class Row:
     met: bool | None = None  # None: no goal, reported for how it grows
 
 
-def serve(
-    name: str, env: Mapping[str, str], workdir: Path, *, source: Path | None = None
-) -> FunctionProcess:
+def serve(name: str, env: Mapping[str, str], workdir: Path, *, source: Path | None = None) -> FunctionProcess:
     """functions-framework serving `name` (or `source`, for the trivial handler) with the
     exact command line, workers and threads of the image; not waited for."""
     command = None

@@ -94,7 +94,9 @@ def run(url: str, body: bytes, headers: dict[str, str], *, connections: int, sec
         )
     lines = [line for line in result.stdout.splitlines() if line.startswith(MARK)]
     if result.returncode != 0 or not lines:
-        raise RuntimeError(f"wrk failed ({result.returncode}): {result.stderr.strip()} {result.stdout[-500:]}")
+        raise RuntimeError(
+            f"wrk failed ({result.returncode}): {result.stderr.strip()} {result.stdout[-500:]}"
+        )
     data = json.loads(lines[-1][len(MARK) :])
     return Load(
         connections=connections,
