@@ -16,7 +16,11 @@ from shared.kube.client import Kube
 from shared.priority import Priority
 
 SIZES = (10, 100, 1000)
-SAMPLES = 5  # spends N-4 … N, for N in SIZES
+
+
+def samples(n: int) -> int:
+    """How many spends up to the N-th make its median: 5 for 10, 10 for 100, 20 for 1,000."""
+    return min(20, max(5, n // 10))
 
 
 def measure(kubeconfig: Path, sizes: tuple[int, ...] = SIZES) -> dict[int, float]:
@@ -40,13 +44,13 @@ def measure(kubeconfig: Path, sizes: tuple[int, ...] = SIZES) -> dict[int, float
         spent_ms.append((time.perf_counter() - started) * 1000)
         if refused is not None:
             raise RuntimeError(f"budget spend {i} refused: {refused}")
-    return {n: median(spent_ms[max(0, n - SAMPLES) : n]) for n in sizes}
+    return {n: median(spent_ms[max(0, n - samples(n)) : n]) for n in sizes}
 
 
 def rows(costs: dict[int, float]) -> list[Row]:
     return [
         Row(
-            f"budget spend with {n} actions in the window (median of spends {max(1, n - SAMPLES + 1)}-{n})",
+            f"budget spend, {n} actions in the window (median of spends {max(1, n - samples(n) + 1)}-{n})",
             f"{ms:.1f} ms",
         )
         for n, ms in costs.items()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,7 @@ def measure(sizes: Sizes) -> list[Row]:
         acting_env = {"KUBECONFIG": str(kubeconfig), "RIPOSTE_BUDGET": BUDGET}
         notify_env = {"RIPOSTE_WEBHOOK_URL": sink.url}
 
+        step("import times")
         rows += cold.import_rows(
             [
                 cold.importtime(f, {"KUBECONFIG": str(kubeconfig)} if f != "notify" else notify_env)
@@ -106,6 +108,7 @@ def measure(sizes: Sizes) -> list[Row]:
         acting = serve("delete-configmap", acting_env, plane.workdir).wait_ready()
         notify = serve("notify", notify_env, plane.workdir).wait_ready()
         try:
+            step("ignored path (wrk)")
             loads = ignored.measure(
                 {"trivial": trivial, "delete-configmap": acting, "notify": notify},
                 seconds=sizes.wrk_seconds,
@@ -115,9 +118,11 @@ def measure(sizes: Sizes) -> list[Row]:
             rows += ignored.rows(loads, baseline="trivial")
 
             raw = Baseline(kubeconfig)
+            step("warm latency")
             reset_lease(coordination, lease)
             rows.append(warm.measure(core, acting, raw, namespace, sizes.warm))
 
+            step("burst")
             names = [f"burst-{i}" for i in range(sizes.burst)]
             create_configmaps(core, namespace, [f"cas-{n}" for n in names] + names)
             reset_lease(coordination, lease)
@@ -127,6 +132,7 @@ def measure(sizes: Sizes) -> list[Row]:
             rows.append(burst.row(riposte, baseline, BUDGET))
             acting.stop()
 
+            step("memory bursts")
             rows += memory(
                 core, coordination, lease, plane.workdir, acting_env, namespace, notify, sink, sizes
             )
@@ -135,6 +141,7 @@ def measure(sizes: Sizes) -> list[Row]:
             for process in (trivial, acting, notify):
                 process.stop()
 
+        step("cold starts")
         reset_lease(coordination, lease)
         starts = [
             cold.once(core, acting_env, plane.workdir, namespace, f"cold-{i}") for i in range(sizes.cold)
@@ -142,9 +149,14 @@ def measure(sizes: Sizes) -> list[Row]:
         trivial_ms = [cold.trivial_port_ms(plane.workdir, TRIVIAL) for _ in range(sizes.cold)]
         rows += cold.rows(starts, trivial_ms)
 
+        step("budget spend cost")
         reset_lease(coordination, lease)
         rows += budgetcost.rows(budgetcost.measure(kubeconfig, sizes.spend_sizes))
     return rows
+
+
+def step(what: str) -> None:
+    print(f"[bench] {datetime.datetime.now(datetime.UTC):%H:%M:%S} {what}", file=sys.stderr, flush=True)
 
 
 def memory(
