@@ -68,9 +68,8 @@ def main() -> None:
         "`python -m bench.run --quick` (development run, not the figures)" if args.quick else "`make bench`"
     )
     header = [
-        f"{command}, "
-        f"{started:%Y-%m-%d %H:%M} UTC, {_wrk_version()}; load average {load_before} before, "
-        f"{load_average()} after (shared machine: other work running makes every figure noisier).",
+        f"{command}, {started:%Y-%m-%d %H:%M} UTC, {_wrk_version()}; "
+        f"load average {load_before} before, {load_average()} after.",
         "Ignored path: wrk, 1 thread, keep-alive, "
         f"{sizes.wrk_seconds:g} s per server and connection count in {sizes.rounds} interleaved rounds. "
         "Bursts and warm latency: a thread pool of Python `requests` sessions.",
@@ -80,8 +79,12 @@ def main() -> None:
     (ROOT / "bench" / "results.md").write_text(text)
 
 
+# The table's order, whatever order the steps run in.
+SECTIONS = ("ignored", "cold", "imports", "warm", "burst", "budget", "memory")
+
+
 def measure(sizes: Sizes) -> list[Row]:
-    rows: list[Row] = []
+    found: dict[str, list[Row]] = {section: [] for section in SECTIONS}
     with ControlPlane.start() as plane, RecordingSink() as sink:
         admin = plane.client()
         shipped = manifests.base()
@@ -96,7 +99,7 @@ def measure(sizes: Sizes) -> list[Row]:
         notify_env = {"RIPOSTE_WEBHOOK_URL": sink.url}
 
         step("import times")
-        rows += cold.import_rows(
+        found["imports"] += cold.import_rows(
             [
                 cold.importtime(f, {"KUBECONFIG": str(kubeconfig)} if f != "notify" else notify_env)
                 for f in FUNCTIONS
@@ -115,12 +118,12 @@ def measure(sizes: Sizes) -> list[Row]:
                 rounds=sizes.rounds,
             )
             trivial.stop()
-            rows += ignored.rows(loads, baseline="trivial")
+            found["ignored"] += ignored.rows(loads, baseline="trivial")
 
             raw = Baseline(kubeconfig)
             step("warm latency")
             reset_lease(coordination, lease)
-            rows.append(warm.measure(core, acting, raw, namespace, sizes.warm))
+            found["warm"].append(warm.measure(core, acting, raw, namespace, sizes.warm))
 
             step("burst")
             names = [f"burst-{i}" for i in range(sizes.burst)]
@@ -129,14 +132,14 @@ def measure(sizes: Sizes) -> list[Row]:
             baseline = burst.baseline(raw, namespace, [f"cas-{n}" for n in names], 16)
             reset_lease(coordination, lease)
             riposte = burst.acting(acting, namespace, names, 16)
-            rows.append(burst.row(riposte, baseline, BUDGET))
+            found["burst"].append(burst.row(riposte, baseline, BUDGET))
             acting.stop()
 
             step("memory bursts")
-            rows += memory(
+            found["memory"] += memory(
                 core, coordination, lease, plane.workdir, acting_env, namespace, notify, sink, sizes
             )
-            rows += ignored.memory_rows(loads)
+            found["memory"] += ignored.memory_rows(loads)
         finally:
             for process in (trivial, acting, notify):
                 process.stop()
@@ -147,12 +150,12 @@ def measure(sizes: Sizes) -> list[Row]:
             cold.once(core, acting_env, plane.workdir, namespace, f"cold-{i}") for i in range(sizes.cold)
         ]
         trivial_ms = [cold.trivial_port_ms(plane.workdir, TRIVIAL) for _ in range(sizes.cold)]
-        rows += cold.rows(starts, trivial_ms)
+        found["cold"] += cold.rows(starts, trivial_ms)
 
         step("budget spend cost")
         reset_lease(coordination, lease)
-        rows += budgetcost.rows(budgetcost.measure(kubeconfig, sizes.spend_sizes))
-    return rows
+        found["budget"] += budgetcost.rows(budgetcost.measure(kubeconfig, sizes.spend_sizes))
+    return [row for section in SECTIONS for row in found[section]]
 
 
 def step(what: str) -> None:
