@@ -65,7 +65,7 @@ def main() -> None:
     load_before = load_average()
     rows = measure(sizes)
     command = (
-        "`python -m bench.run --quick` (development run, not the figures)" if args.quick else "`make bench`"
+        "`python -m bench.run --quick` (a development run, not figures)" if args.quick else "`make bench`"
     )
     header = [
         f"{command}, {started:%Y-%m-%d %H:%M} UTC, {_wrk_version()}; "
