@@ -108,7 +108,8 @@ def baseline(raw: Baseline, namespace: str, names: list[str], concurrency: int) 
 def row(riposte: Burst, raw: Burst, budget: str) -> Row:
     ratio = riposte.rate / raw.rate
     return Row(
-        f"burst: {riposte.count} distinct alerts, concurrency {riposte.concurrency}, budget {budget}",
+        f"burst: {riposte.count} distinct alerts, concurrency {riposte.concurrency} (a pool of requests "
+        f"threads), budget {budget}",
         riposte.summary(),
         f"raw calls + Lease compare-and-swap: {raw.summary()}",
         f"{ratio:.2f}x",
