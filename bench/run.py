@@ -2,6 +2,7 @@
 
     make bench                       prints the table and writes bench/results.md
     python -m bench.run --quick      shorter loads and smaller bursts, while developing
+                                     (prints only)
 
 Every ratio is between figures of this one run. HTTP load on the ignored path is wrk's
 (bench/wrk.py); bursts come from a thread pool of `requests` sessions (bench/burst.py);
@@ -76,7 +77,8 @@ def main() -> None:
     ]
     text = report.document(rows, header)
     print(text)
-    (ROOT / "bench" / "results.md").write_text(text)
+    if not args.quick:  # a development run's figures are not the results
+        (ROOT / "bench" / "results.md").write_text(text)
 
 
 # The table's order, whatever order the steps run in.
