@@ -9,19 +9,29 @@ PYTHON     ?= python3
 VENV       ?= .venv
 BIN        := $(VENV)/bin
 APT_PKGS   := etcd-server openssl util-linux chromium
+# Only `make bench` needs these (wrk: the C load generator, DESIGN.md §10).
+BENCH_PKGS := wrk
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: all deps venv apiserver lint typecheck manifests drift unit integration test demo bench cluster clean
+.PHONY: all deps bench-deps venv apiserver lint typecheck manifests drift unit integration test demo bench cluster clean
 
 all: test
 
-deps:
-	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+# $(call apt-install,<packages>): install those of the Debian packages that are missing.
+define apt-install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "[deps] installing Debian packages: $$missing"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt-install,$(APT_PKGS))
+
+bench-deps:
+	$(call apt-install,$(BENCH_PKGS))
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@echo "[venv] creating $(VENV) and installing pinned requirements"
@@ -67,7 +77,9 @@ test: venv apiserver lint typecheck drift
 demo: venv apiserver
 	$(BIN)/python -m demo
 
-bench: venv apiserver
+# Every figure of DESIGN.md §10 with its goal, in one run (a few minutes): prints the
+# table and writes bench/results.md. `python -m bench.run --quick` while developing.
+bench: venv apiserver bench-deps
 	$(BIN)/python -m bench.run
 
 cluster: venv apiserver

@@ -1,336 +1,232 @@
 """riposte's benchmarks, in one run, against the local real kube-apiserver (DESIGN.md §10).
 
-    make bench        prints a Markdown table and writes bench/results.md
+    make bench                       prints the table and writes bench/results.md
+    python -m bench.run --quick      shorter loads and smaller bursts, while developing
+                                     (prints only)
 
-- warm latency: one seed alert -> ConfigMap deleted, over HTTP, vs the raw client calls
-  the action needs (read + copy + delete with preconditions + Event) made directly with
-  the official client as the same ServiceAccount;
-- cold start: process start -> first deletion done (functions-framework, imports, first
-  TLS connection to the apiserver);
-- ignored alerts per second over HTTP vs a trivial functions-framework handler served the
-  same way (one gunicorn worker, default threads), with 8 concurrent clients;
-- a burst of 1,000 distinct alerts at concurrency 16: all acted, errors, p50/p99;
-- memory of the serving processes (gunicorn master + worker) after the runs above.
+Every ratio is between figures of this one run. HTTP load on the ignored path is wrk's
+(bench/wrk.py); bursts come from a thread pool of `requests` sessions (bench/burst.py);
+functions and the trivial handler are served as the image serves them (bench/common.py).
 """
 
 from __future__ import annotations
 
-import statistics
+import argparse
+import datetime
 import subprocess
 import sys
-import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import psutil
 import requests
-from kubernetes import client, config
+from kubernetes import client
 
+from bench import budgetcost, burst, cold, ignored, report, warm, wrk
+from bench.common import TOKEN, TRIVIAL, Row, ignored_alert, load_average, pss_mb, ready, serve
+from bench.kubecalls import Baseline, create_configmaps, reset_lease
 from devcluster import manifests
-from devcluster.controlplane import ROOT, ControlPlane, _die_with_parent, free_port
+from devcluster.controlplane import ROOT, ControlPlane
 from devcluster.functions import FunctionProcess
 from devcluster.senders import cloudevent_headers, configmap_alert, encode
+from devcluster.sink import RecordingSink
+from shared import names as riposte_names
 
-# The budget would (rightly) refuse a benchmark's stream of actions; it is still spent
-# and checked on every action, with a window short enough never to refuse.
-UNBOUNDED = {"RIPOSTE_BUDGET": "1000/1s", "RIPOSTE_COOLDOWN_SECONDS": "0"}
-WARM_RUNS = 60
-BURST = 1000
-BURST_CONCURRENCY = 16
-COLD_RUNS = 3
-THROUGHPUT_REQUESTS = 3000
-CONCURRENCY = 8
+BUDGET = "1000/60s"  # the burst's budget (issue 10): every action of a burst is granted
+MEMORY_GOAL = {"delete-configmap": 100.0, "notify": 60.0}
+FUNCTIONS = ("cordon_node", "delete_configmap", "isolate_pod", "label_pod", "notify", "undo")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    wrk_seconds: float  # per server and connection count, split over the rounds
+    rounds: int
+    warm: int
+    cold: int
+    burst: int
+    memory_burst: int
+    spend_sizes: tuple[int, ...]
+
+
+FULL = Sizes(
+    wrk_seconds=10, rounds=2, warm=60, cold=3, burst=300, memory_burst=1000, spend_sizes=(10, 100, 1000)
+)
+QUICK = Sizes(wrk_seconds=2, rounds=2, warm=15, cold=3, burst=100, memory_burst=200, spend_sizes=(10, 100))
 
 
 def main() -> None:
-    rows: list[tuple[str, str, str, str]] = []
-    with ControlPlane.start() as plane:
-        api = plane.client()
-        manifests.apply(api, manifests.base())
-        core = client.CoreV1Api(api)
-        kubeconfig = plane.serviceaccount_kubeconfig("riposte", "delete-configmap")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="short loads, small bursts (not the figures)")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    started = datetime.datetime.now(datetime.UTC)
+    load_before = load_average()
+    rows = measure(sizes)
+    command = (
+        "`python -m bench.run --quick` (a development run, not figures)" if args.quick else "`make bench`"
+    )
+    header = [
+        f"{command}, {started:%Y-%m-%d %H:%M} UTC, {_wrk_version()}; "
+        f"load average {load_before} before, {load_average()} after.",
+        "Ignored path: wrk, 1 thread, keep-alive, "
+        f"{sizes.wrk_seconds:g} s per server and connection count in {sizes.rounds} interleaved rounds. "
+        "Bursts and warm latency: a thread pool of Python `requests` sessions.",
+    ]
+    text = report.document(rows, header)
+    print(text)
+    if not args.quick:  # a development run's figures are not the results
+        (ROOT / "bench" / "results.md").write_text(text)
+
+
+# The table's order, whatever order the steps run in.
+SECTIONS = ("ignored", "cold", "imports", "warm", "burst", "budget", "memory")
+
+
+def measure(sizes: Sizes) -> list[Row]:
+    found: dict[str, list[Row]] = {section: [] for section in SECTIONS}
+    with ControlPlane.start() as plane, RecordingSink() as sink:
+        admin = plane.client()
+        shipped = manifests.base()
+        manifests.apply(admin, shipped)
+        lease_name = riposte_names.budget_lease("delete-configmap")
+        lease = next(d for d in shipped if d["kind"] == "Lease" and d["metadata"]["name"] == lease_name)
+        core, coordination = client.CoreV1Api(admin), client.CoordinationV1Api(admin)
         namespace = f"bench-{uuid.uuid4().hex[:6]}"
         core.create_namespace(cast(Any, {"metadata": {"name": namespace}}))
+        kubeconfig = plane.serviceaccount_kubeconfig("riposte", "delete-configmap")
+        acting_env = {"KUBECONFIG": str(kubeconfig), "RIPOSTE_BUDGET": BUDGET}
+        notify_env = {"RIPOSTE_WEBHOOK_URL": sink.url}
 
-        with FunctionProcess(
-            "delete-configmap", {"KUBECONFIG": str(kubeconfig), **UNBOUNDED}, workdir=plane.workdir
-        ) as fn:
-            fn.wait_ready()
-            riposte_ms = warm_latency(core, fn, namespace)
-            # kubernetes.config's loaders carry no annotations (kubernetes 37), unlike its client
-            as_sa = client.CoreV1Api(
-                config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
-            )
-            raw_ms = raw_latency(core, as_sa, namespace)
-            guarded_ms = raw_guarded_latency(core, as_sa, namespace)
-            rows.append(
-                (
-                    "warm alert -> delete (median)",
-                    f"{riposte_ms:.1f} ms",
-                    f"4 bare client calls {raw_ms:.1f} ms: ratio {riposte_ms / raw_ms:.2f}x",
-                    "<= 1.5x",
-                )
-            )
-            rows.append(
-                (
-                    "same, vs the same guarded calls",
-                    f"{riposte_ms:.1f} ms",
-                    f"its calls made directly {guarded_ms:.1f} ms: ratio {riposte_ms / guarded_ms:.2f}x",
-                    "(overhead of HTTP + framework)",
-                )
-            )
-            _, pss_warm = memory_mb(fn.process.pid)
-            rows.append(burst(core, fn, namespace))
-            ignored = throughput(fn.url)
-            rss, pss = memory_mb(fn.process.pid)
-        with serve_trivial(plane.workdir) as trivial_url:
-            baseline = throughput(trivial_url)
-        rows.append(
-            (
-                "ignored alerts / s",
-                f"{ignored:.0f} req/s",
-                f"trivial handler {baseline:.0f} req/s: {ignored / baseline:.2f}x",
-                ">= 0.8x",
-            )
-        )
-        cold = [cold_start(core, kubeconfig, namespace, plane.workdir) for _ in range(COLD_RUNS)]
-        rows.append(
-            (
-                "cold start -> first delete",
-                f"{statistics.median(cold) * 1000:.0f} ms",
-                f"median of {COLD_RUNS}: " + ", ".join(f"{c * 1000:.0f}" for c in cold),
-                "<= 1000 ms",
-            )
-        )
-        rows.append(
-            (
-                "memory of the serving processes",
-                f"{pss_warm:.0f} MB PSS warm, {pss:.0f} MB after the burst",
-                f"RSS {rss:.0f} MB after it counts pages master and worker share twice",
-                "<= 100 MB",
-            )
-        )
-
-    table = render(rows)
-    print(table)
-    (ROOT / "bench" / "results.md").write_text(table + "\n")
-
-
-def warm_latency(core: client.CoreV1Api, fn: FunctionProcess, namespace: str) -> float:
-    session = requests.Session()
-    timings = []
-    for i in range(WARM_RUNS + 5):
-        name = f"warm-{i}"
-        core.create_namespaced_config_map(
-            namespace, cast(Any, {"metadata": {"name": name}, "data": {"password": "x"}})
-        )
-        alert = configmap_alert(namespace, name)
-        started = time.perf_counter()
-        response = session.post(fn.url, data=encode(alert), headers=cloudevent_headers(alert))
-        elapsed = time.perf_counter() - started
-        assert response.json().get("outcome") == "acted", response.text
-        if i >= 5:  # the first requests warm connections and caches
-            timings.append(elapsed)
-    return statistics.median(timings) * 1000
-
-
-def raw_latency(core: client.CoreV1Api, as_sa: client.CoreV1Api, namespace: str) -> float:
-    """The calls the action needs, straight from the client, as the same ServiceAccount
-    (an SA token costs the apiserver a lookup per call that an admin token does not)."""
-    timings = []
-    for i in range(WARM_RUNS + 5):
-        name = f"raw-{i}"
-        core.create_namespaced_config_map(
-            namespace, cast(Any, {"metadata": {"name": name}, "data": {"password": "x"}})
-        )
-        started = time.perf_counter()
-        live = as_sa.read_namespaced_config_map(name, namespace)
-        copy_delete_record(as_sa, namespace, live, tag="raw")
-        if i >= 5:
-            timings.append(time.perf_counter() - started)
-    return statistics.median(timings) * 1000
-
-
-def raw_guarded_latency(core: client.CoreV1Api, as_sa: client.CoreV1Api, namespace: str) -> float:
-    """The same round trips riposte makes, straight from the client as the same
-    ServiceAccount: four concurrent reads (namespace, ConfigMap, this alert's Event, the
-    budget Lease), the budget's compare-and-swap, the copy, the delete, the Event."""
-    coordination = client.CoordinationV1Api(as_sa.api_client)
-    timings = []
-    with ThreadPoolExecutor(4) as pool:
-        for i in range(WARM_RUNS + 5):
-            name = f"guarded-{i}"
-            core.create_namespaced_config_map(
-                namespace, cast(Any, {"metadata": {"name": name}, "data": {"password": "x"}})
-            )
-            started = time.perf_counter()
-            reads: list[Future[Any]] = [
-                pool.submit(as_sa.read_namespace, namespace),
-                pool.submit(as_sa.read_namespaced_config_map, name, namespace),
-                pool.submit(_absent, as_sa.read_namespaced_event, f"guarded-{uuid.uuid4().hex}", namespace),
-                pool.submit(coordination.read_namespaced_lease, "riposte-budget-delete-configmap", "riposte"),
-            ]
-            _, live, _, lease = (r.result() for r in reads)
-            coordination.replace_namespaced_lease("riposte-budget-delete-configmap", "riposte", lease)
-            copy_delete_record(as_sa, namespace, live, tag="guarded")
-            if i >= 5:
-                timings.append(time.perf_counter() - started)
-    return statistics.median(timings) * 1000
-
-
-def copy_delete_record(as_sa: client.CoreV1Api, namespace: str, live: Any, *, tag: str) -> None:
-    """The three writes of a delete: a copy, the delete with preconditions, an Event."""
-    meta = live.metadata
-    as_sa.create_namespaced_secret(
-        "riposte", cast(Any, {"metadata": {"name": f"{tag}-copy-{meta.uid}"}, "data": {}})
-    )
-    as_sa.delete_namespaced_config_map(
-        meta.name,
-        namespace,
-        body=cast(Any, {"preconditions": {"uid": meta.uid, "resourceVersion": meta.resource_version}}),
-    )
-    as_sa.create_namespaced_event(
-        namespace,
-        cast(
-            Any,
-            {
-                "metadata": {"name": f"{tag}-{meta.uid}"},
-                "involvedObject": {"kind": "ConfigMap", "namespace": namespace, "name": meta.name},
-                "reason": "Bench",
-                "message": tag,
-            },
-        ),
-    )
-
-
-def _absent(read: Any, *args: str) -> None:
-    try:
-        read(*args)
-    except client.ApiException as exc:
-        if exc.status != 404:
-            raise
-
-
-def cold_start(core: client.CoreV1Api, kubeconfig: Path, namespace: str, workdir: Path) -> float:
-    name = f"cold-{uuid.uuid4().hex[:6]}"
-    core.create_namespaced_config_map(
-        namespace, cast(Any, {"metadata": {"name": name}, "data": {"password": "x"}})
-    )
-    alert = configmap_alert(namespace, name)
-    started = time.perf_counter()
-    with FunctionProcess(
-        "delete-configmap", {"KUBECONFIG": str(kubeconfig), **UNBOUNDED}, workdir=workdir
-    ) as fn:
-        while True:
-            try:
-                response = requests.post(
-                    fn.url, data=encode(alert), headers=cloudevent_headers(alert), timeout=10
-                )
-                break
-            except requests.ConnectionError:
-                time.sleep(0.005)
-        elapsed = time.perf_counter() - started
-        assert response.json().get("outcome") == "acted", response.text
-    return elapsed
-
-
-def burst(core: client.CoreV1Api, fn: FunctionProcess, namespace: str) -> tuple[str, str, str, str]:
-    """1,000 distinct seed alerts at concurrency 16: all must act; latency per request."""
-    for i in range(BURST):
-        core.create_namespaced_config_map(
-            namespace, cast(Any, {"metadata": {"name": f"burst-{i}"}, "data": {"password": "x"}})
-        )
-    alerts = [configmap_alert(namespace, f"burst-{i}") for i in range(BURST)]
-    sessions = [requests.Session() for _ in range(BURST_CONCURRENCY)]
-
-    def post(i: int) -> tuple[float, bool]:
-        started = time.perf_counter()
-        response = sessions[i % BURST_CONCURRENCY].post(
-            fn.url, data=encode(alerts[i]), headers=cloudevent_headers(alerts[i]), timeout=60
-        )
-        ok = response.status_code == 200 and response.json().get("outcome") == "acted"
-        return time.perf_counter() - started, ok
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(BURST_CONCURRENCY) as pool:
-        results = list(pool.map(post, range(BURST)))
-    wall = time.perf_counter() - started
-    latencies = sorted(t for t, _ in results)
-    errors = sum(1 for _, ok in results if not ok)
-    p50, p99 = latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99)] * 1000
-    return (
-        f"burst of {BURST} alerts, concurrency {BURST_CONCURRENCY}",
-        f"{BURST - errors} acted, {errors} errors",
-        f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, {BURST / wall:.0f} actions/s",
-        "all acted, 0 errors",
-    )
-
-
-def throughput(url: str) -> float:
-    """Requests per second for an alert no function acts on (Falcosidekick's /test event)."""
-    alert = configmap_alert("shop", "x")
-    alert["rule"], alert["source"] = "Test rule", "internal"
-    body, headers = encode(alert), cloudevent_headers(alert)
-    sessions = [requests.Session() for _ in range(CONCURRENCY)]
-
-    def worker(session: requests.Session) -> int:
-        for _ in range(THROUGHPUT_REQUESTS // CONCURRENCY):
-            assert session.post(url, data=body, headers=headers).status_code == 204
-        return THROUGHPUT_REQUESTS // CONCURRENCY
-
-    for session in sessions:  # connect first
-        session.post(url, data=body, headers=headers)
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CONCURRENCY) as pool:
-        done = sum(pool.map(worker, sessions))
-    return done / (time.perf_counter() - started)
-
-
-class serve_trivial:  # noqa: N801 - used as a context manager, like open()
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.process = subprocess.Popen(
+        step("import times")
+        found["imports"] += cold.import_rows(
             [
-                str(Path(sys.executable).with_name("functions-framework")),
-                "--target=handle",
-                f"--source={ROOT / 'bench' / 'trivial' / 'main.py'}",
-                "--host=127.0.0.1",
-                f"--port={self.port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+                cold.importtime(f, {"KUBECONFIG": str(kubeconfig)} if f != "notify" else notify_env)
+                for f in FUNCTIONS
+            ]
         )
 
-    def __enter__(self) -> str:
-        url = f"http://127.0.0.1:{self.port}"
-        for _ in range(600):
-            try:
-                requests.get(url, timeout=1)
-                return url
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("trivial handler did not start")
+        reset_lease(coordination, lease)
+        trivial = ready(serve("trivial", {}, plane.workdir, source=TRIVIAL))
+        acting = serve("delete-configmap", acting_env, plane.workdir).wait_ready()
+        notify = serve("notify", notify_env, plane.workdir).wait_ready()
+        try:
+            step("ignored path (wrk)")
+            loads = ignored.measure(
+                {"trivial": trivial, "delete-configmap": acting, "notify": notify},
+                seconds=sizes.wrk_seconds,
+                rounds=sizes.rounds,
+            )
+            trivial.stop()
+            found["ignored"] += ignored.rows(loads, baseline="trivial")
 
-    def __exit__(self, *exc: object) -> None:
-        self.process.terminate()
-        self.process.wait()
+            raw = Baseline(kubeconfig)
+            step("warm latency")
+            reset_lease(coordination, lease)
+            found["warm"].append(warm.measure(core, acting, raw, namespace, sizes.warm))
+
+            step("burst")
+            names = [f"burst-{i}" for i in range(sizes.burst)]
+            create_configmaps(core, namespace, [f"cas-{n}" for n in names] + names)
+            reset_lease(coordination, lease)
+            baseline = burst.baseline(raw, namespace, [f"cas-{n}" for n in names], 16)
+            reset_lease(coordination, lease)
+            riposte = burst.acting(acting, namespace, names, 16)
+            found["burst"].append(burst.row(riposte, baseline, BUDGET))
+            acting.stop()
+
+            step("memory bursts")
+            found["memory"] += memory(
+                core, coordination, lease, plane.workdir, acting_env, namespace, notify, sink, sizes
+            )
+            found["memory"] += ignored.memory_rows(loads)
+        finally:
+            for process in (trivial, acting, notify):
+                process.stop()
+
+        step("cold starts")
+        reset_lease(coordination, lease)
+        starts = []
+        for i in range(sizes.cold):
+            # A token the apiserver has not seen: a function scaled to zero comes back after
+            # the apiserver's token cache (seconds) has forgotten its last one.
+            fresh = plane.serviceaccount_kubeconfig("riposte", "delete-configmap")
+            env = {**acting_env, "KUBECONFIG": str(fresh)}
+            starts.append(cold.once(core, env, plane.workdir, namespace, f"cold-{i}"))
+        trivial_ms = [cold.trivial_port_ms(plane.workdir, TRIVIAL) for _ in range(sizes.cold)]
+        found["cold"] += cold.rows(starts, trivial_ms)
+
+        step("budget spend cost")
+        reset_lease(coordination, lease)
+        found["budget"] += budgetcost.rows(budgetcost.measure(kubeconfig, sizes.spend_sizes))
+    return [row for section in SECTIONS for row in found[section]]
 
 
-def memory_mb(pid: int) -> tuple[float, float]:
-    """(RSS, PSS) summed over gunicorn's master and worker. The worker is forked from the
-    master after the imports, so RSS counts their shared pages twice; PSS splits them."""
-    parent = psutil.Process(pid)
-    infos = [p.memory_full_info() for p in [parent, *parent.children(recursive=True)]]
-    return sum(i.rss for i in infos) / 2**20, sum(i.pss for i in infos) / 2**20
+def step(what: str) -> None:
+    print(f"[bench] {datetime.datetime.now(datetime.UTC):%H:%M:%S} {what}", file=sys.stderr, flush=True)
 
 
-def render(rows: list[tuple[str, str, str, str]]) -> str:
-    lines = ["| measure | riposte | compared with | goal |", "| --- | --- | --- | --- |"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    return "\n".join(lines)
+def memory(
+    core: client.CoreV1Api,
+    coordination: client.CoordinationV1Api,
+    lease: dict[str, Any],
+    workdir: Path,
+    acting_env: dict[str, str],
+    namespace: str,
+    notify: FunctionProcess,
+    sink: RecordingSink,
+    sizes: Sizes,
+) -> list[Row]:
+    """PSS of a fresh acting function, and of notify, before and after a burst of
+    `sizes.memory_burst` distinct alerts at concurrency 16."""
+    count = sizes.memory_burst
+    names = [f"mem-{i}" for i in range(count)]
+    create_configmaps(core, namespace, names)
+    reset_lease(coordination, lease)
+    rows = []
+    fn = serve("delete-configmap", acting_env, workdir).wait_ready()
+    try:
+        body, headers = ignored_alert()
+        requests.post(fn.url, data=body, headers=headers, timeout=10)
+        before = pss_mb(fn.process.pid)
+        measured = burst.acting(fn, namespace, names, 16)
+        after = pss_mb(fn.process.pid)
+    finally:
+        fn.stop()
+    rows.append(memory_row("delete-configmap", count, before, after, measured))
+
+    alerts = []
+    for i in range(count):
+        alert = configmap_alert(namespace, f"notify-{i}")
+        alerts.append((encode(alert), cloudevent_headers(alert, authtoken=TOKEN)))
+    before = pss_mb(notify.process.pid)
+    received = len(sink.received)
+    measured = burst.alerts(notify, alerts, 16, expect=204)
+    after = pss_mb(notify.process.pid)
+    delivered = len(sink.received) - received
+    rows.append(memory_row("notify", count, before, after, measured, f"; {delivered} webhook messages sent"))
+    return rows
+
+
+def memory_row(
+    name: str, count: int, before: float, after: float, measured: burst.Burst, extra: str = ""
+) -> Row:
+    goal = MEMORY_GOAL[name]
+    return Row(
+        f"PSS of {name} (master + worker) after {count} distinct alerts at concurrency 16",
+        f"{after:.1f} MB (warm, before it: {before:.1f} MB)",
+        result=f"the burst: {measured.summary()}{extra}",
+        goal=f"<= {goal:.0f} MB",
+        met=after <= goal and measured.errors == 0,
+    )
+
+
+def _wrk_version() -> str:
+    result = subprocess.run([wrk.binary(), "--version"], capture_output=True, text=True, check=False)
+    first = (result.stdout or result.stderr).strip().splitlines()
+    return first[0].split(" [")[0] if first else "wrk"
 
 
 if __name__ == "__main__":
