@@ -619,3 +619,35 @@ def test_in_a_browser_a_human_sees_what_would_be_done_clicks_approve_and_it_is_d
     assert configmap_uids(core, namespace) == [], "delete-configmap deleted it, named the approver"
     [event] = [e for e in core.list_namespaced_event(namespace).items if ALICE in (e.message or "")]
     assert "approved by" in (event.message or "")
+
+
+# -- the whole loop ----------------------------------------------------------------------------
+
+
+def test_approved_in_slack_deleted_then_restored_by_undo_end_to_end(
+    serve: Serve, acting: FunctionProcess, hooks: FakeSink, http: requests.Session,
+    core: client.CoreV1Api, namespace: str,
+) -> None:  # fmt: skip
+    """Issue "A human in the loop", done when: with approval required, the seed's
+    ConfigMap is deleted only after an approver's click, and Undo restores it. Every hop
+    is the real process: delete-configmap asks, interact decides and hands the approval
+    over, delete-configmap acts, notify's Undo button goes through interact to undo."""
+    undo_fn = serve("undo", RIPOSTE_APPROVAL_KEY=KEY, RIPOSTE_APPROVERS=APPROVER, RIPOSTE_TOKEN=TOKEN)
+    loop = serve("interact", **interact_env(RIPOSTE_APPROVAL_URL=acting.url, RIPOSTE_UNDO_URL=undo_fn.url))
+    approval_id = seeded_for_approval(http, acting, core, namespace)
+    [uid] = configmap_uids(core, namespace)
+    assert post_click(http, loop, click(offered(namespace, approval_id), "riposte.approve", hooks)).ok
+    [approved] = updates(hooks, 1)
+    assert "delete-configmap answered: acted" in approved["text"], approved
+    assert configmap_uids(core, namespace) == []
+
+    request = UndoRequest("delete-configmap", Target("ConfigMap", namespace, "aws-creds"), uid, "alert-1")
+    assert post_click(http, loop, click(offered(namespace, undo_of=request), "riposte.undo", hooks)).ok
+    _, asked = updates(hooks, 2)
+    assert f"Undo asked by {APPROVER}" in asked["text"], asked
+    deadline = time.monotonic() + 30
+    while not configmap_uids(core, namespace) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    restored = core.read_namespaced_config_map("aws-creds", namespace)
+    assert restored.data == {"password": "p"} and restored.metadata is not None
+    assert restored.metadata.uid != uid  # re-created from the copy, create-only
