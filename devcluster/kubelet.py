@@ -35,7 +35,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ class Kubelet:
 
         core = client.CoreV1Api(api)
         body = self.node(name)
-        core.create_node({"metadata": body["metadata"]})
+        core.create_node(cast(Any, {"metadata": body["metadata"]}))
         core.patch_node_status(name, {"status": body["status"]})
         self.node_name = name
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ssl
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -64,7 +65,7 @@ def test_the_previous_instance_and_the_kubelets_refusals_are_relayed(
 
 def test_a_pod_without_a_node_has_an_empty_204_log(core: client.CoreV1Api, namespace: str) -> None:
     pod_on(core, namespace, None)
-    raw = core.read_namespaced_pod_log(
+    raw: Any = core.read_namespaced_pod_log(
         "web-1", namespace, container="c", tail_lines=10, _preload_content=False
     )
     assert (raw.status, raw.data) == (204, b"")
