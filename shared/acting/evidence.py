@@ -221,7 +221,14 @@ def capture(context: Context, pod: JSONObject, owners: list[dict[str, Any]]) -> 
         logs=sum(1 for log in document["logs"] if log.get("available")),
         unavailable=sum(1 for log in document["logs"] if not log.get("available")),
         events=len(document["events"]),
-        truncated=list(document["truncated"]),
+        truncated=[
+            *(
+                f"log of {log['container']} ({log['instance']}): {str(log['truncated']).split(':')[0]}"
+                for log in document["logs"]
+                if log.get("truncated")
+            ),
+            *document["truncated"],
+        ],
     )
 
 

@@ -131,7 +131,8 @@ class Kube:
         if previous:
             query.append(("previous", "true"))
         path = resources.of("Pod").path(namespace=namespace, name=name, subresource="log")
-        return self._request(deadline, "GET", path, query=query, accept="text/plain")
+        # The 1.20 apiserver refuses `Accept: text/plain` here (406); the kubelet answers text.
+        return self._request(deadline, "GET", path, query=query, accept="*/*")
 
     def concurrently(self, *reads: Callable[[], T]) -> list[T | None]:
         """Run independent reads at once; a read that finds nothing (NotFound) gives None.

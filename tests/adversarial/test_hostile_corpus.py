@@ -166,7 +166,8 @@ ALERT_CASES = [
     Case("tags as a string", 400, lambda a: changed(a, tags="k8s")),
     Case("uuid as an object", 400, lambda a: changed(a, uuid={"id": 1})),
     Case("source as a list", 400, lambda a: changed(a, source=["k8s_audit"])),
-    Case("another rule", 204, lambda a: changed(a, rule="Read sensitive file untrusted")),
+    # A rule no acting function answers by default (incubating, opt-in).
+    Case("another rule", 204, lambda a: changed(a, rule="Launch Package Management Process in Container")),
     Case("Falcosidekick test event", 204, lambda a: plain(encode(sidekick("test_event")))),
     Case("priority below the minimum", 204, lambda a: changed(a, priority="Debug")),
 ]
@@ -189,6 +190,7 @@ TARGET_FIELDS = {
     "delete-configmap": ("ka.req.configmap.name", "ka.target.namespace"),
     "isolate-pod": ("k8s.pod.name", "k8s.ns.name"),
     "cordon-node": ("k8s.pod.name", "k8s.ns.name"),
+    "capture-evidence": ("k8s.pod.name", "k8s.ns.name"),
 }
 
 
@@ -212,9 +214,10 @@ def target_cases(function: str) -> list[Case]:
     return cases
 
 
-FUNCTIONS = ["delete-configmap", "isolate-pod", "cordon-node"]
+FUNCTIONS = ["delete-configmap", "isolate-pod", "cordon-node", "capture-evidence"]
 # The control below acts as it needs nothing beyond the sentinel's objects (cordon-node's
-# needs Nodes and pod status: tests/integration/test_cordon_node.py is its control).
+# needs Nodes and pod status, capture-evidence's pod status: tests/integration/
+# test_cordon_node.py and test_capture_evidence.py are their controls).
 CONTROLLED = ["delete-configmap", "isolate-pod"]
 CORPUS = [(f, c) for f in FUNCTIONS for c in ENVELOPE_CASES + ALERT_CASES + target_cases(f)]
 
@@ -251,6 +254,7 @@ def assert_unchanged(core: client.CoreV1Api, namespace: str) -> None:
     assert core.read_namespaced_config_map("aws-creds", namespace).data == {"aws_access_key_id": "AKES20LNOA"}
     assert "riposte.io/quarantine" not in (meta(core.read_namespaced_pod("web-1", namespace)).labels or {})
     assert [meta(e).name for e in core.list_namespaced_event(namespace).items] == []
+    # copies and evidence alike carry the source namespace label
     copies = core.list_namespaced_secret("riposte", label_selector=f"riposte.io/source-namespace={namespace}")
     assert copies.items == []
 
