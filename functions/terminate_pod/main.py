@@ -111,6 +111,15 @@ def act(context: Context, facts: Facts, plan: Plan[list[dict[str, Any]]]) -> Don
         uid=meta["uid"],
         grace_period_seconds=GRACE.of(context.settings),
     )
+    if kept.same_alert(context.alert, context.settings.function):
+        # Another delivery of this alert kept the evidence first: it deletes the pod too (the
+        # delete above is the same, uid-bound); one of them reports it acted.
+        return Done(
+            Outcome.ALREADY_DONE,
+            f"deleted (a concurrent delivery of this alert acted first); evidence kept in {kept.secret}",
+            meta["uid"],
+            kept.details(),
+        )
     if plan.data:
         direct = plan.data[0]
         reason = f"deleted; {direct['kind']} {direct['name']} will replace it; evidence kept in {kept.secret}"

@@ -158,6 +158,12 @@ class Kept:
     unavailable: int = 0
     events: int = 0
     truncated: list[str] = field(default_factory=list)
+    alert: str | None = None  # a reused capture: the identity of the alert that made it
+    kept_by: str | None = None  # a reused capture: the function that made it
+
+    def same_alert(self, alert: Alert, function: str) -> bool:
+        """A reused capture made by `function` for this very alert: a concurrent delivery."""
+        return not self.created and self.alert == alert.identity and self.kept_by == function
 
     def summary(self) -> str:
         if not self.created:
@@ -235,7 +241,13 @@ def capture(context: Context, pod: JSONObject, owners: list[dict[str, Any]]) -> 
 def _reused(found: JSONObject, settings: Settings, uid: str) -> Kept:
     if not kept_for(found, uid):
         raise Failed(f"{where(settings, uid)} exists and is not riposte's evidence of pod uid {uid}")
-    return Kept(where(settings, uid), created=False)
+    annotations = found["metadata"].get("annotations") or {}
+    return Kept(
+        where(settings, uid),
+        created=False,
+        alert=annotations.get("riposte.io/alert-identity"),
+        kept_by=annotations.get("riposte.io/kept-by"),
+    )
 
 
 def alert_record(alert: Alert) -> dict[str, Any]:

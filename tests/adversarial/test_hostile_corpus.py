@@ -191,6 +191,7 @@ TARGET_FIELDS = {
     "isolate-pod": ("k8s.pod.name", "k8s.ns.name"),
     "cordon-node": ("k8s.pod.name", "k8s.ns.name"),
     "capture-evidence": ("k8s.pod.name", "k8s.ns.name"),
+    "terminate-pod": ("k8s.pod.name", "k8s.ns.name"),
 }
 
 
@@ -214,10 +215,11 @@ def target_cases(function: str) -> list[Case]:
     return cases
 
 
-FUNCTIONS = ["delete-configmap", "isolate-pod", "cordon-node", "capture-evidence"]
+FUNCTIONS = ["delete-configmap", "isolate-pod", "cordon-node", "capture-evidence", "terminate-pod"]
 # The control below acts as it needs nothing beyond the sentinel's objects (cordon-node's
-# needs Nodes and pod status, capture-evidence's pod status: tests/integration/
-# test_cordon_node.py and test_capture_evidence.py are their controls).
+# needs Nodes and pod status, capture-evidence's and terminate-pod's pod status:
+# tests/integration/test_cordon_node.py, test_capture_evidence.py and test_terminate_pod.py
+# are their controls). terminate-pod's sentinel pod must still exist after each case.
 CONTROLLED = ["delete-configmap", "isolate-pod"]
 CORPUS = [(f, c) for f in FUNCTIONS for c in ENVELOPE_CASES + ALERT_CASES + target_cases(f)]
 
@@ -247,6 +249,8 @@ def valid_alert(function: str, namespace: str) -> Alert:
     alert = shell_alert(namespace, "web-1")
     if function == "cordon-node":
         alert.update(rule="Detect release_agent File Container Escapes", priority="Critical")
+    if function == "terminate-pod":
+        alert.update(rule="Drop and execute new binary in container", priority="Critical")
     return alert
 
 
