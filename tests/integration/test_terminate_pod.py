@@ -12,6 +12,8 @@ period of 0 refuses to start; an apiserver outage is a 503, then the redelivery 
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -134,6 +136,16 @@ def test_a_standalone_host_pod_is_deleted_after_its_evidence_is_kept(
     assert pods(core, namespace) == []
     [secret] = evidence_of(core, namespace)
     assert meta(secret).name == f"riposte-evidence-{meta(pod).uid}"
+    # README "Recovering a terminated pod's manifest": the same fields dropped, created again.
+    document = json.loads(gzip.decompress(base64.b64decode((secret.data or {})["evidence.json.gz"])))
+    manifest = {k: v for k, v in document["pod"].items() if k != "status"}
+    manifest["spec"] = {k: v for k, v in manifest["spec"].items() if k != "nodeName"}
+    dropped = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+               "deletionGracePeriodSeconds", "ownerReferences", "generateName")  # fmt: skip
+    manifest["metadata"] = {k: v for k, v in manifest["metadata"].items() if k not in dropped}
+    restored = core.create_namespaced_pod(namespace, manifest)
+    assert getattr(restored.spec, {"hostNetwork": "host_network", "hostPID": "host_pid",
+                                   "hostIPC": "host_ipc"}[FLAGS[rule]]) is True  # fmt: skip
 
 
 @pytest.mark.parametrize("rule", SYSCALL)
