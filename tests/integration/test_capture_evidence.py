@@ -345,3 +345,18 @@ def test_an_apiserver_outage_is_a_503_and_the_redelivery_keeps_the_evidence(
     )
     assert again.json()["outcome"] == "acted"
     assert len(evidence_of(core, namespace)) == 1
+
+
+def test_captures_spend_the_blast_radius_budget(
+    serve: Serve, cluster: ControlPlane, core: client.CoreV1Api, http: requests.Session, namespace: str
+) -> None:
+    leases = client.CoordinationV1Api(cluster.client())
+    reset = {"metadata": {"annotations": {"riposte.io/actions": "[]", "riposte.io/cooldowns": "{}"}}}
+    leases.patch_namespaced_lease("riposte-budget-capture-evidence", "riposte", reset)
+    fn = serve(FUNCTION, RIPOSTE_BUDGET="1/3600s")
+    first, second = (make_pod(core, namespace, None, name=f"web-{n}") for n in (1, 2))
+    assert send(http, fn.url, alert_for(namespace, first))["outcome"] == "acted"
+    refused = send(http, fn.url, alert_for(namespace, second))
+    assert refused["outcome"] == "refused" and "budget exhausted" in refused["reason"], refused
+    assert len(evidence_of(core, namespace)) == 1
+    leases.patch_namespaced_lease("riposte-budget-capture-evidence", "riposte", reset)
