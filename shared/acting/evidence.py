@@ -33,6 +33,7 @@ import datetime
 import gzip
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +61,7 @@ LOG_BYTES_MIN = 4 * 1024
 MIB = 1024 * 1024
 
 
-def _count(low: int, high: int) -> Any:
+def _count(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         value = int(text)
         if not low <= value <= high:
