@@ -91,6 +91,9 @@ class ControlPlane:
         self.admin_token = secrets.token_urlsafe(32)
         self.kubeconfig = workdir / "admin.kubeconfig"
         self.ca_file = workdir / "serving.crt"
+        # The apiserver presents this client certificate to kubelets (pods/log); a stand-in
+        # kubelet (devcluster/kubelet.py) trusts the CA that signed it, as a real one would.
+        self.kubelet_client_ca = workdir / "kubelet-client-ca.crt"
         self._etcd: subprocess.Popen[bytes] | None = None
         self._apiserver: subprocess.Popen[bytes] | None = None
         self._apiserver_bin = ""
@@ -159,6 +162,8 @@ class ControlPlane:
                     "--feature-gates=EphemeralContainers=true",
                     "--endpoint-reconciler-type=none",
                     f"--cert-dir={self.workdir}",
+                    f"--kubelet-client-certificate={self.workdir / 'kubelet-client.crt'}",
+                    f"--kubelet-client-key={self.workdir / 'kubelet-client.key'}",
                 ],
                 log,
             )
@@ -205,9 +210,27 @@ class ControlPlane:
             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
         )  # fmt: skip
         _openssl("genrsa", "-out", str(self.workdir / "sa.key"), "2048")
+        self._write_kubelet_client()
         _openssl("rsa", "-in", str(self.workdir / "sa.key"), "-pubout", "-out", str(self.workdir / "sa.pub"))
         (self.workdir / "tokens.csv").write_text(f'{self.admin_token},admin,admin-uid,"system:masters"\n')
         self._write_kubeconfig(self.kubeconfig, "admin", self.admin_token)
+
+    def _write_kubelet_client(self) -> None:
+        """A CA and the client certificate the apiserver authenticates to kubelets with."""
+        ca_key, key = self.workdir / "kubelet-client-ca.key", self.workdir / "kubelet-client.key"
+        csr, crt = self.workdir / "kubelet-client.csr", self.workdir / "kubelet-client.crt"
+        _openssl(
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-keyout", str(ca_key),
+            "-out", str(self.kubelet_client_ca), "-subj", "/CN=riposte-dev-kubelet-client-ca",
+        )  # fmt: skip
+        _openssl(
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
+            "-subj", "/O=system:masters/CN=kube-apiserver-kubelet-client",
+        )  # fmt: skip
+        _openssl(
+            "x509", "-req", "-in", str(csr), "-CA", str(self.kubelet_client_ca), "-CAkey", str(ca_key),
+            "-CAcreateserial", "-days", "30", "-out", str(crt),
+        )  # fmt: skip
 
     def _write_kubeconfig(self, path: Path, user: str, token: str) -> None:
         config = {

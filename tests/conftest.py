@@ -20,6 +20,7 @@ from kubernetes import client
 from devcluster import manifests
 from devcluster.controlplane import ControlPlane, ControlPlaneError
 from devcluster.functions import FunctionProcess
+from devcluster.kubelet import Kubelet
 from tests.helpers import check_reply
 
 Serve = Callable[..., FunctionProcess]
@@ -57,6 +58,15 @@ def cluster() -> Iterator[ControlPlane]:
 @pytest.fixture(scope="session")
 def core(cluster: ControlPlane) -> client.CoreV1Api:
     return client.CoreV1Api(cluster.client())
+
+
+@pytest.fixture(scope="session")
+def kubelet(cluster: ControlPlane) -> Iterator[Kubelet]:
+    """A stand-in kubelet registered as a Node (`kubelet.node_name`): pods placed on it
+    (`spec.nodeName`) have their logs served through the real apiserver's pods/log."""
+    with Kubelet(cluster.workdir, client_ca=cluster.kubelet_client_ca) as stand_in:
+        stand_in.register(cluster.client(), f"kubelet-{uuid.uuid4().hex[:8]}")
+        yield stand_in
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ A function's main.py is its Spec and its own logic; `handle = runner.serve(SPEC)
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -39,7 +40,18 @@ from shared.acting.settings import (
     LINK_APPROVAL,
     RUNNER_SETTINGS,
 )
-from shared.acting.spec import Context, Facts, Failed, Plan, Refusal, Refused, Settled, Spec
+from shared.acting.spec import (
+    Context,
+    ContextFollow,
+    Facts,
+    Failed,
+    Follow,
+    Plan,
+    Refusal,
+    Refused,
+    Settled,
+    Spec,
+)
 from shared.action import ActionResult, AlertSummary, Outcome
 from shared.approval import record as approval_record
 from shared.approval import store as approvals
@@ -205,7 +217,8 @@ class Runner:
             for attempt in range(2):  # a 409 while acting earns one re-read and re-verify
                 if obj is None:
                     return self._gone(context)
-                extra = {**state.extra, **live.follow(kube, deadline, obj, spec.follows)}
+                follows = {**spec.follows, **_in_context(context, spec.context_follows)}
+                extra = {**state.extra, **live.follow(kube, deadline, obj, follows)}
                 facts = Facts(alert, target, obj, state.namespace, extra, settings)
                 if reason := provenance.not_the_object(alert, target, obj) or exemptions.exempt(facts):
                     return Outcome.REFUSED, reason, _EMPTY, None
@@ -330,6 +343,15 @@ class Runner:
             webhook.post("RIPOSTE_RESULT_URL", settings.result_url, call.deadline, body=body, headers=headers)
         except webhook.SinkRejected as exc:
             call.warnings.append(str(exc))
+
+
+def _in_context(context: Context, follows: Mapping[str, ContextFollow]) -> dict[str, Follow]:
+    """The spec's context follows, as follows of this decision."""
+    return {name: functools.partial(_with_context, read, context) for name, read in follows.items()}
+
+
+def _with_context(read: ContextFollow, context: Context, kube: Kube, deadline: Any, obj: Any) -> Any:
+    return read(context, obj)
 
 
 def serve(spec: Spec[Any]) -> Callable[[flask.Request], flask.typing.ResponseReturnValue]:

@@ -125,6 +125,9 @@ Read = Callable[["Kube", "Deadline", Target], Any]
 # A read that needs the live target first (its node, its owners, its logs): (kube,
 # deadline, the live object) -> anything; run after the first round, all at once.
 Follow = Callable[["Kube", "Deadline", JSONObject], Any]
+# A follow that needs the decision's context too (riposte's own namespace, the settings):
+# (context, the live object) -> anything; run in the same round as the follows.
+ContextFollow = Callable[["Context", JSONObject], Any]
 
 
 @dataclass
@@ -156,6 +159,7 @@ class Spec(Generic[P]):
     settings: tuple[config.Setting[Any], ...] = ()
     reads: Mapping[str, Read] = field(default_factory=dict)
     follows: Mapping[str, Follow] = field(default_factory=dict)
+    context_follows: Mapping[str, ContextFollow] = field(default_factory=dict)
     # False: the alert is not for this function after all (204), e.g. a host event for a
     # function about containers.
     applies: Callable[[Alert], bool] | None = None

@@ -121,6 +121,23 @@ class Kube:
         items: list[JSONObject] = found.get("items") or []
         return items
 
+    def metadata(
+        self, deadline: Deadline, kind: str, *, namespace: str, label_selector: str | None = None
+    ) -> list[JSONObject]:
+        """Only the metadata of a collection's items (a PartialObjectMetadataList): sizing
+        large objects (evidence Secrets) by their annotations without reading their data."""
+        query = [("labelSelector", label_selector)] if label_selector else []
+        data = self._request(
+            deadline,
+            "GET",
+            resources.of(kind).path(namespace=namespace),
+            query=query,
+            accept="application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+        )
+        found = json.loads(data) if data else {}
+        items: list[JSONObject] = found.get("items") or [] if isinstance(found, dict) else []
+        return items
+
     def log(
         self,
         deadline: Deadline,
@@ -138,7 +155,8 @@ class Kube:
         if previous:
             query.append(("previous", "true"))
         path = resources.of("Pod").path(namespace=namespace, name=name, subresource="log")
-        return self._request(deadline, "GET", path, query=query, accept="text/plain")
+        # The 1.20 apiserver refuses `Accept: text/plain` here (406); the kubelet answers text.
+        return self._request(deadline, "GET", path, query=query, accept="*/*")
 
     def concurrently(self, *reads: Callable[[], T]) -> list[T | None]:
         """Run independent reads at once; a read that finds nothing (NotFound) gives None.

@@ -194,7 +194,8 @@ ALERT_CASES = [
     Case("tags as a string", 400, lambda a: changed(a, tags="k8s")),
     Case("uuid as an object", 400, lambda a: changed(a, uuid={"id": 1})),
     Case("source as a list", 400, lambda a: changed(a, source=["k8s_audit"])),
-    Case("another rule", 204, lambda a: changed(a, rule="Read sensitive file untrusted")),
+    # A rule no acting function answers by default (incubating, opt-in).
+    Case("another rule", 204, lambda a: changed(a, rule="Launch Package Management Process in Container")),
     Case("Falcosidekick test event", 204, lambda a: plain(encode(sidekick("test_event")))),
     Case("priority below the minimum", 204, lambda a: changed(a, priority="Debug")),
 ]
@@ -218,6 +219,8 @@ TARGET_FIELDS = {
     "isolate-pod": ("k8s.pod.name", "k8s.ns.name"),
     "cordon-node": ("k8s.pod.name", "k8s.ns.name"),
     "revert-object": ("ka.target.name", "ka.target.namespace"),
+    "capture-evidence": ("k8s.pod.name", "k8s.ns.name"),
+    "terminate-pod": ("k8s.pod.name", "k8s.ns.name"),
 }
 
 
@@ -241,9 +244,18 @@ def target_cases(function: str) -> list[Case]:
     return cases
 
 
-FUNCTIONS = ["delete-configmap", "isolate-pod", "cordon-node", "revert-object"]
+FUNCTIONS = [
+    "delete-configmap",
+    "isolate-pod",
+    "cordon-node",
+    "revert-object",
+    "capture-evidence",
+    "terminate-pod",
+]
 # The control below acts as it needs nothing beyond the sentinel's objects (cordon-node's
-# needs Nodes and pod status: tests/integration/test_cordon_node.py is its control).
+# needs Nodes and pod status, capture-evidence's and terminate-pod's pod status:
+# tests/integration/test_cordon_node.py, test_capture_evidence.py and test_terminate_pod.py
+# are their controls). terminate-pod's sentinel pod must still exist after each case.
 CONTROLLED = ["delete-configmap", "isolate-pod", "revert-object"]
 CORPUS = [(f, c) for f in FUNCTIONS for c in ENVELOPE_CASES + ALERT_CASES + target_cases(f)]
 
@@ -282,6 +294,8 @@ def valid_alert(function: str, namespace: str, core: client.CoreV1Api) -> Alert:
     alert = shell_alert(namespace, "web-1")
     if function == "cordon-node":
         alert.update(rule="Detect release_agent File Container Escapes", priority="Critical")
+    if function == "terminate-pod":
+        alert.update(rule="Drop and execute new binary in container", priority="Critical")
     return alert
 
 
@@ -291,6 +305,7 @@ def assert_unchanged(core: client.CoreV1Api, namespace: str) -> None:
     service = core.read_namespaced_service("web", namespace)
     assert service.spec is not None and service.spec.type == "NodePort" and meta(service).annotations is None
     assert [meta(e).name for e in core.list_namespaced_event(namespace).items] == []
+    # copies and evidence alike carry the source namespace label
     copies = core.list_namespaced_secret("riposte", label_selector=f"riposte.io/source-namespace={namespace}")
     assert copies.items == []
 

@@ -117,6 +117,41 @@ def binding_to_cluster_admin_is_deleted_with_a_copy(fn: Deployed) -> None:
     assert meta(fn.core.read_namespaced_secret(f"riposte-copy-{uid}", "riposte")).name
 
 
+def _running_pod(fn: Deployed, name: str) -> tuple[str, dict[str, object]]:
+    """A pod with a running container (status as a kubelet writes it) and an alert about it
+    with the fields deploy/falco appends (k8s.pod.uid, container.id)."""
+    pod = fn.core.create_namespaced_pod(
+        fn.namespace, {"metadata": {"name": name}, "spec": {"containers": [{"name": "c", "image": "x"}]}}
+    )
+    container = "3ad7b26ded6d" + "5" * 52
+    running = {"name": "c", "image": "x", "imageID": "", "ready": True, "restartCount": 0,
+               "containerID": f"containerd://{container}", "state": {"running": {}}}  # fmt: skip
+    status = {"containerStatuses": [running]}
+    fn.core.patch_namespaced_pod_status(name, fn.namespace, {"status": status})
+    alert = shell_alert(fn.namespace, name)
+    alert["output_fields"].update({"k8s.pod.uid": meta(pod).uid, "container.id": container[:12]})
+    return meta(pod).uid or "", alert
+
+
+def a_sensitive_read_keeps_evidence(fn: Deployed) -> None:
+    """Falco's "Read sensitive file untrusted": one evidence Secret for the pod's uid."""
+    uid, alert = _running_pod(fn, "web-1")
+    alert.update(rule="Read sensitive file untrusted", priority="Warning")
+    answer = fn.deliver(alert)
+    assert answer.status_code == 200 and answer.json()["outcome"] == "acted", answer.text
+    assert meta(fn.core.read_namespaced_secret(f"riposte-evidence-{uid}", "riposte")).name
+
+
+def a_dropped_binary_terminates_the_pod(fn: Deployed) -> None:
+    """Falco's "Drop and execute new binary in container": evidence kept, pod deleted."""
+    uid, alert = _running_pod(fn, "web-2")
+    alert.update(rule="Drop and execute new binary in container", priority="Critical")
+    answer = fn.deliver(alert)
+    assert answer.status_code == 200 and answer.json()["outcome"] == "acted", answer.text
+    assert fn.core.list_namespaced_pod(fn.namespace).items == []
+    assert meta(fn.core.read_namespaced_secret(f"riposte-evidence-{uid}", "riposte")).name
+
+
 def alert_and_result_reach_the_sink(fn: Deployed) -> None:
     """A Warning alert and a riposte.action.v1 result each make one message."""
     before = len(SINK.accepted())
@@ -138,6 +173,8 @@ ACTIONS: list[tuple[str, Callable[[Deployed], None]]] = [
     ("delete-configmap", seed_configmap_is_deleted_with_a_copy),
     ("isolate-pod", shell_in_a_container_isolates_the_pod),
     ("revert-object", binding_to_cluster_admin_is_deleted_with_a_copy),
+    ("capture-evidence", a_sensitive_read_keeps_evidence),
+    ("terminate-pod", a_dropped_binary_terminates_the_pod),
     ("notify", alert_and_result_reach_the_sink),
 ]
 SINK = FakeSink("webhook")
