@@ -351,7 +351,15 @@ def test_captures_spend_the_blast_radius_budget(
     serve: Serve, cluster: ControlPlane, core: client.CoreV1Api, http: requests.Session, namespace: str
 ) -> None:
     leases = client.CoordinationV1Api(cluster.client())
-    reset = {"metadata": {"annotations": {"riposte.io/actions": "[]", "riposte.io/cooldowns": "{}"}}}
+    reset = {
+        "metadata": {
+            "annotations": {
+                "riposte.io/spent": "[]",
+                "riposte.io/actions": None,
+                "riposte.io/cooldowns": "{}",
+            }
+        }
+    }
     leases.patch_namespaced_lease("riposte-budget-capture-evidence", "riposte", reset)
     fn = serve(FUNCTION, RIPOSTE_BUDGET="1/3600s")
     first, second = (make_pod(core, namespace, None, name=f"web-{n}") for n in (1, 2))
