@@ -20,14 +20,10 @@ Verbs:    those of every acting function and pods get, pods/log get, events list
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from shared import targets
 from shared.acting import evidence, owners, provenance, runner
-from shared.acting.spec import Context, Done, Facts, Grant, Plan, Refusal, Scope, Settled, Spec, Verdict
+from shared.acting.spec import Context, Done, Facts, Grant, Plan, Refusal, Settled, Spec, Verdict
 from shared.action import Outcome
-from shared.alert import Alert
 from shared.priority import Priority
 
 ISOLATE_POD_RULES = (
@@ -86,16 +82,6 @@ def act(context: Context, facts: Facts, plan: Plan[None]) -> Done:
     return Done(outcome, kept.summary(), pod["metadata"]["uid"], kept.details())
 
 
-def recall(context: Context) -> tuple[str, Mapping[str, Any]]:
-    """Say where the evidence is, as the first answer did."""
-    found = evidence.find(context.kube, context.deadline, context.settings, context.target)
-    return (f"; evidence kept in {found}", {"evidence": found}) if found else ("", {})
-
-
-def applies(alert: Alert) -> bool:
-    return not provenance.host_event(alert)
-
-
 SPEC = Spec(
     name="capture-evidence",
     summary="keeps the alert, the pod, its owners, Events and recent logs in one Secret per pod uid; "
@@ -105,28 +91,15 @@ SPEC = Spec(
     sources=("syscall",),
     fields=("k8s.pod.name", "k8s.ns.name", "k8s.pod.uid", "container.id"),
     target=targets.pod,
-    applies=applies,
+    applies=provenance.not_host_event,
     verify=verify,
     act=act,
-    recall=recall,
+    recall=evidence.recall,
     context_follows={"evidence": evidence.existing, "used": evidence.used},
     settings=evidence.SETTINGS,
     rbac=(
         Grant("", ("pods",), ("get",), "re-read the pod the alert names (uid, container)"),
-        Grant("", ("pods/log",), ("get",), "its containers' recent logs (tailLines, limitBytes)"),
-        Grant("", ("events",), ("list",), "the Events about the pod (involvedObject.uid)"),
-        Grant("", ("replicationcontrollers",), ("get",), "its owner chain"),
-        Grant(
-            "apps", ("replicasets", "deployments", "statefulsets", "daemonsets"), ("get",), "its owner chain"
-        ),
-        Grant("batch", ("jobs", "cronjobs"), ("get",), "its owner chain"),
-        Grant(
-            "",
-            ("secrets",),
-            ("create", "get", "list"),
-            "keep the evidence; find it again; size the evidence store",
-            Scope.OWN,
-        ),
+        *evidence.GRANTS,
     ),
 )
 handle = runner.serve(SPEC)

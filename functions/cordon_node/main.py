@@ -26,7 +26,6 @@ from shared import config, names, targets
 from shared.acting import provenance, runner, settings
 from shared.acting.spec import Context, Done, Facts, Grant, Plan, Refusal, Settled, Spec, Verdict
 from shared.action import Outcome
-from shared.alert import Alert
 from shared.deadline import Deadline
 from shared.kube.client import JSONObject, Kube
 from shared.priority import Priority
@@ -143,10 +142,6 @@ def act(context: Context, facts: Facts, plan: Plan[JSONObject]) -> Done:
     return Done(Outcome.ACTED, reason, updated["metadata"]["uid"], {"node": name}, target=plan.target)
 
 
-def applies(alert: Alert) -> bool:
-    return not provenance.host_event(alert)
-
-
 SPEC = Spec(
     name="cordon-node",
     summary="cordons (taint + unschedulable, never drains) the node of a pod a container escape was "
@@ -156,7 +151,7 @@ SPEC = Spec(
     sources=("syscall",),
     fields=("k8s.pod.name", "k8s.ns.name", "k8s.pod.uid", "container.id"),
     target=targets.pod,
-    applies=applies,
+    applies=provenance.not_host_event,
     verify=verify,
     act=act,
     follows={"node": node_of, "nodes": all_nodes},

@@ -27,9 +27,8 @@ from typing import Any
 
 from shared import config, targets
 from shared.acting import evidence, owners, provenance, runner
-from shared.acting.spec import Context, Done, Facts, Grant, Plan, Refusal, Scope, Settled, Spec, Verdict
+from shared.acting.spec import Context, Done, Facts, Grant, Plan, Refusal, Settled, Spec, Verdict
 from shared.action import Outcome
-from shared.alert import Alert
 from shared.priority import Priority
 
 HOST_FLAGS = {
@@ -135,15 +134,6 @@ def gone(context: Context) -> tuple[Outcome, str, Mapping[str, Any]] | None:
     return None
 
 
-def recall(context: Context) -> tuple[str, Mapping[str, Any]]:
-    found = evidence.find(context.kube, context.deadline, context.settings, context.target)
-    return (f"; evidence kept in {found}", {"evidence": found}) if found else ("", {})
-
-
-def applies(alert: Alert) -> bool:
-    return not provenance.host_event(alert)
-
-
 SPEC = Spec(
     name="terminate-pod",
     summary="keeps the pod's evidence, then deletes it (uid precondition, short grace period); "
@@ -166,30 +156,17 @@ SPEC = Spec(
     ),
     target=targets.pod,
     creates=tuple(HOST_FLAGS),
-    applies=applies,
+    applies=provenance.not_host_event,
     verify=verify,
     act=act,
     gone=gone,
-    recall=recall,
+    recall=evidence.recall,
     follows={"owners": owners.chain},
     context_follows={"evidence": evidence.existing, "used": evidence.used},
     settings=(GRACE, *evidence.SETTINGS),
     rbac=(
         Grant("", ("pods",), ("get", "delete"), "re-read and verify the pod; delete it (uid precondition)"),
-        Grant("", ("pods/log",), ("get",), "its containers' recent logs, for the evidence"),
-        Grant("", ("events",), ("list",), "the Events about the pod, for the evidence"),
-        Grant("", ("replicationcontrollers",), ("get",), "its owner chain"),
-        Grant(
-            "apps", ("replicasets", "deployments", "statefulsets", "daemonsets"), ("get",), "its owner chain"
-        ),
-        Grant("batch", ("jobs", "cronjobs"), ("get",), "its owner chain"),
-        Grant(
-            "",
-            ("secrets",),
-            ("create", "get", "list"),
-            "keep the evidence; find it again; size the evidence store",
-            Scope.OWN,
-        ),
+        *evidence.GRANTS,
     ),
 )
 handle = runner.serve(SPEC)

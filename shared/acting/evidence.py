@@ -39,7 +39,7 @@ from typing import Any
 
 from shared import config, redact
 from shared.acting import copies
-from shared.acting.spec import Context, Failed, Refused
+from shared.acting.spec import Context, Failed, Grant, Refused, Scope
 from shared.alert import Alert
 from shared.config import Settings
 from shared.deadline import Deadline
@@ -85,6 +85,22 @@ MAX_BYTES = config.Setting(
     'over it, a capture is refused ("evidence store full")',
 )
 SETTINGS = (LOG_LINES, MAX_BYTES)
+# What keeping evidence needs, for every spec that keeps it (capture-evidence,
+# terminate-pod); reading the pod itself is each spec's own grant.
+GRANTS = (
+    Grant("", ("pods/log",), ("get",), "its containers' recent logs (tailLines, limitBytes)"),
+    Grant("", ("events",), ("list",), "the Events about the pod (involvedObject.uid)"),
+    Grant("", ("replicationcontrollers",), ("get",), "its owner chain"),
+    Grant("apps", ("replicasets", "deployments", "statefulsets", "daemonsets"), ("get",), "its owner chain"),
+    Grant("batch", ("jobs", "cronjobs"), ("get",), "its owner chain"),
+    Grant(
+        "",
+        ("secrets",),
+        ("create", "get", "list"),
+        "keep the evidence; find it again; size the evidence store",
+        Scope.OWN,
+    ),
+)
 
 
 def secret_name(pod_uid: str) -> str:
@@ -415,3 +431,9 @@ def secret(settings: Settings, pod: JSONObject, alert: Alert, *, raw: bytes, dat
         },
         "data": {KEY: base64.b64encode(data).decode()},
     }
+
+
+def recall(context: Context) -> tuple[str, dict[str, Any]]:
+    """`Spec.recall`: say where the pod's evidence is, as the first answer did."""
+    found = find(context.kube, context.deadline, context.settings, context.target)
+    return (f"; evidence kept in {found}", {"evidence": found}) if found else ("", {})

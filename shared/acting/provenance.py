@@ -72,6 +72,12 @@ def host_event(alert: Alert) -> bool:
     return alert.source != "k8s_audit" and alert.value("container.id") == "host"
 
 
+def not_host_event(alert: Alert) -> bool:
+    """`Spec.applies` of the functions that act on the pod a syscall alert names: host
+    events are not theirs (204)."""
+    return not host_event(alert)
+
+
 def container_seen(alert: Alert, pod: dict[str, Any]) -> str | None:
     """For syscall alerts: why the live pod is not where Falco saw the process, or None.
 
