@@ -130,16 +130,16 @@ def parse_time(text: str) -> int:
     match = _TIME.fullmatch(text)
     if match is None:
         raise errors.NotAnAlert(f"'time' must be an RFC 3339 timestamp, found {text[:64]!r}")
-    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
-    fraction = (match.group(7) or "").ljust(9, "0")
+    year, month, day, hour, minute, second, fraction, _, sign, offset_hours, offset_minutes = match.groups()
+    month, day, hour, minute, second = int(month), int(day), int(hour), int(minute), int(second)
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
         raise errors.NotAnAlert(f"'time' is not a valid instant: {text[:64]!r}")
     offset = 0
-    if match.group(9):
-        offset = (int(match.group(10)) * 60 + int(match.group(11))) * 60
-        offset = -offset if match.group(9) == "-" else offset
-    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)) - offset
-    return seconds * 1_000_000_000 + int(fraction)
+    if sign:
+        offset = (int(offset_hours) * 60 + int(offset_minutes)) * 60
+        offset = -offset if sign == "-" else offset
+    seconds = calendar.timegm((int(year), month, day, hour, minute, second, 0, 0, 0)) - offset
+    return seconds * 1_000_000_000 + int((fraction or "").ljust(9, "0"))
 
 
 def _required_text(body: dict[str, object], key: str, *, allow_empty: bool = False) -> str:

@@ -22,6 +22,8 @@ import sys
 import threading
 from typing import Any
 
+import orjson
+
 ATOMIC_BYTES = select.PIPE_BUF  # POSIX: at least 512; 4096 on Linux
 _state = threading.Condition(threading.Lock())  # held for counting, and by a long write
 _short_writes = 0  # short writes in progress, each outside the lock
@@ -30,14 +32,13 @@ _short_writes = 0  # short writes in progress, each outside the lock
 def line(entry: dict[str, Any]) -> None:
     """Write `entry` as one compact JSON line."""
     global _short_writes
-    text = json.dumps(entry, separators=(",", ":"), default=str) + "\n"
-    data = text.encode()
+    data = _encoded(entry)
     descriptor = _descriptor()
     if descriptor is None or len(data) > ATOMIC_BYTES:
         with _state:
             _state.wait_for(lambda: _short_writes == 0)
             if descriptor is None:
-                sys.stdout.write(text)
+                sys.stdout.write(data.decode())
                 sys.stdout.flush()
             else:
                 _write_all(descriptor, data)
@@ -51,6 +52,16 @@ def line(entry: dict[str, Any]) -> None:
             _short_writes -= 1
             if not _short_writes:
                 _state.notify_all()
+
+
+def _encoded(entry: dict[str, Any]) -> bytes:
+    """Compact JSON and a newline, UTF-8. orjson: a tenth of json.dumps's cost, which was
+    a tenth of an ignored alert's; json.dumps for what orjson refuses (a key that is not
+    a string, an integer over 64 bits), so a line is never lost."""
+    try:
+        return orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:  # orjson.JSONEncodeError
+        return (json.dumps(entry, separators=(",", ":"), default=str) + "\n").encode()
 
 
 def _descriptor() -> int | None:
