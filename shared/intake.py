@@ -21,7 +21,7 @@ import orjson
 from cloudevents import exceptions as ce_errors
 from cloudevents.http import from_http
 from werkzeug.datastructures import EnvironHeaders, Headers
-from werkzeug.wsgi import get_content_length, get_input_stream
+from werkzeug.wsgi import get_content_length
 
 from shared import errors
 from shared.config import Settings
@@ -79,10 +79,7 @@ def read_body(request: flask.Request) -> bytes:
     declared = get_content_length(request.environ)
     if declared is not None and declared > MAX_BODY:
         raise errors.PayloadTooLarge(f"body of {declared} bytes is over the {MAX_BODY}-byte limit")
-    # werkzeug's guarded stream (Content-Length, or the server's own end of a chunked
-    # body), as `request.stream` builds it, without Flask's per-request look-up of an
-    # application limit riposte never sets (DESIGN.md §4: not MAX_CONTENT_LENGTH).
-    raw: bytes = get_input_stream(request.environ).read(MAX_BODY + 1)
+    raw: bytes = request.stream.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
         raise errors.PayloadTooLarge(f"body is over the {MAX_BODY}-byte limit")
     return raw

@@ -211,3 +211,21 @@ def test_reply_event_id_is_stable_for_the_same_decision() -> None:
     first = client.post("/", headers=JSON, data=encode(SEED)).headers["ce-id"]
     again = client.post("/", headers=CE, data=encode(SEED)).headers["ce-id"]
     assert first == again
+
+
+def test_the_body_is_read_through_werkzeugs_guarded_stream_under_functions_framework(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """functions-framework's after-request hook reads the body again (`get_data`). Under a
+    WSGI server that does not end the input stream itself (werkzeug's, unlike gunicorn),
+    a body read past `request.stream` made that second read fail: a 500 for every alert."""
+    import functions_framework
+
+    monkeypatch.setenv("RIPOSTE_TOKEN", TOKEN)
+    monkeypatch.setenv("RIPOSTE_WEBHOOK_URL", "http://127.0.0.1:9/never-called")
+    app = functions_framework.create_app("handle", "functions/notify/main.py")
+    ignored = {**configmap_alert("shop", "aws-creds"), "priority": "Notice"}  # below notify's Warning
+    answer = app.test_client().post(
+        "/", data=encode(ignored), headers=cloudevent_headers(ignored, authtoken=TOKEN)
+    )
+    assert answer.status_code == 204, answer.get_data(as_text=True)
