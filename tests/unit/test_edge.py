@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import flask
+import functions_framework
 import pytest
 
 from shared import config, endpoint, errors, intake, policy, targets
@@ -219,11 +220,10 @@ def test_the_body_is_read_through_werkzeugs_guarded_stream_under_functions_frame
     """functions-framework's after-request hook reads the body again (`get_data`). Under a
     WSGI server that does not end the input stream itself (werkzeug's, unlike gunicorn),
     a body read past `request.stream` made that second read fail: a 500 for every alert."""
-    import functions_framework
-
     monkeypatch.setenv("RIPOSTE_TOKEN", TOKEN)
     monkeypatch.setenv("RIPOSTE_WEBHOOK_URL", "http://127.0.0.1:9/never-called")
-    app = functions_framework.create_app("handle", "functions/notify/main.py")  # type: ignore[no-untyped-call]  # unannotated in functions-framework 3.10
+    # create_app is unannotated in functions-framework 3.10.
+    app = functions_framework.create_app("handle", "functions/notify/main.py")  # type: ignore[no-untyped-call]
     ignored = {**configmap_alert("shop", "aws-creds"), "priority": "Notice"}  # below notify's Warning
     answer = app.test_client().post(
         "/", data=encode(ignored), headers=cloudevent_headers(ignored, authtoken=TOKEN)
