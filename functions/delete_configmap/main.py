@@ -7,8 +7,8 @@ Reads:    output_fields ka.target.namespace (added by deploy/falco's append_outp
 Verifies: the audited write succeeded (ka.response.code 2xx; ka.resp.uid, when the audit
           policy logs ConfigMap responses, is this very ConfigMap), and the live ConfigMap
           still holds one of the rule's credential markers.
-Acts:     copies it into a Secret in riposte's namespace, then deletes exactly the
-          object verified (uid + resourceVersion preconditions).
+Acts:     copies it into a Secret in riposte's namespace (while the budget is spent),
+          then deletes exactly the object verified (uid + resourceVersion preconditions).
 Verbs:    those of every acting function (shared/acting/catalogue.py) and configmaps
           get, delete (any namespace); secrets create, get, list (own namespace: copies).
 """
@@ -16,6 +16,7 @@ Verbs:    those of every acting function (shared/acting/catalogue.py) and config
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from shared import targets
@@ -50,8 +51,14 @@ def verify(facts: Facts) -> Verdict[list[str]]:
     return Plan(f"copy and delete (credential keys: {', '.join(found)})", found)
 
 
-def act(context: Context, facts: Facts, plan: Plan[list[str]]) -> Done:
+def prepare(context: Context, facts: Facts, plan: Plan[list[str]]) -> Plan[list[str]]:
+    """Keep the copy (while the budget is spent): nothing is deleted without one."""
     copy = copies.keep(context.kube, context.deadline, context.settings, facts.object, context.alert)
+    return replace(plan, details={**plan.details, "copy": copy})
+
+
+def act(context: Context, facts: Facts, plan: Plan[list[str]]) -> Done:
+    copy: str = plan.details["copy"]  # kept by `prepare`, which the runner runs first
     meta = facts.object["metadata"]
     context.kube.delete(
         context.deadline,
@@ -96,6 +103,7 @@ SPEC = Spec(
     ),
     target=targets.configmap,
     verify=verify,
+    prepare=prepare,
     act=act,
     gone=gone,
     recall=recall,

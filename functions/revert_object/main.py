@@ -11,12 +11,13 @@ Verifies: the audited create succeeded and made this very object (ka.response.co
           the rule's condition still holds on the live object: the binding's roleRef is
           ClusterRole cluster-admin; a rule has `*` in resources or verbs; a rule grants
           pods/exec with get, create or `*`; the Service's type is NodePort.
-Acts:     copies the object as read into Secret riposte-copy-<uid> in riposte's namespace,
-          then deletes the RBAC object (uid + resourceVersion preconditions), or turns the
-          Service into a ClusterIP one (JSON merge patch carrying its resourceVersion; the
-          apiserver releases the node ports). The result names the bindings still
-          referencing a deleted role, its aggregate-to-* labels, and any owner (which may
-          re-create it). Restoring is a human's act: deleted RBAC needs bind/escalate.
+Acts:     copies the object as read into Secret riposte-copy-<uid> in riposte's namespace
+          (while the budget is spent), then deletes the RBAC object (uid + resourceVersion
+          preconditions), or turns the Service into a ClusterIP one (JSON merge patch
+          carrying its resourceVersion; the apiserver releases the node ports). The result
+          names the bindings still referencing a deleted role, its aggregate-to-* labels,
+          and any owner (which may re-create it). Restoring is a human's act: deleted RBAC
+          needs bind/escalate.
 Verbs:    those of every acting function and clusterrolebindings get, list, delete;
           clusterroles, roles get, delete; rolebindings list; services get, patch (any
           namespace); secrets create, get, list (own namespace: copies).
@@ -25,6 +26,7 @@ Verbs:    those of every acting function and clusterrolebindings get, list, dele
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from shared import targets
@@ -202,11 +204,17 @@ def verify(facts: Facts) -> Verdict[list[str]]:
     return Plan(f"copy it and {what} ({', '.join(found)}){consequences(details)}", found, details=details)
 
 
+def prepare(context: Context, facts: Facts, plan: Plan[list[str]]) -> Plan[list[str]]:
+    """Keep the copy (while the budget is spent): nothing is reverted without one."""
+    copy = copies.keep(context.kube, context.deadline, context.settings, facts.object, context.alert)
+    return replace(plan, details={**plan.details, "copy": copy})
+
+
 def act(context: Context, facts: Facts, plan: Plan[list[str]]) -> Done:
     obj = facts.object
     meta = obj["metadata"]
-    copy = copies.keep(context.kube, context.deadline, context.settings, obj, context.alert)
-    details = {**plan.details, "copy": copy}
+    details = plan.details  # with the copy `prepare` kept, which the runner runs first
+    copy: str = details["copy"]
     if obj["kind"] == "Service":
         context.kube.patch(
             context.deadline,
@@ -268,6 +276,7 @@ SPEC = Spec(
     target=target,
     creates=RULES,
     verify=verify,
+    prepare=prepare,
     act=act,
     gone=gone,
     recall=recall,

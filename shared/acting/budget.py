@@ -33,10 +33,11 @@ import datetime
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from shared import names
-from shared.config import Budget, Settings
+from shared.config import Settings
 from shared.deadline import Deadline
 from shared.kube import errors
 from shared.kube.client import Kube
@@ -65,53 +66,104 @@ def spend(
     `lease` is the Lease as read with the live state (shared/acting/live.py), saving a GET; a
     stale one only costs a 409 and a re-read.
     """
-    function, namespace, budget = settings.function, settings.namespace, settings.budget
-    name = names.budget_lease(function)
+    namespace, name = settings.namespace, names.budget_lease(settings.function)
     while True:
         if lease is None:
             try:
                 lease = kube.get(deadline, "Lease", namespace=namespace, name=name)
             except errors.NotFound:
-                return f"budget Lease {namespace}/{name} is missing: apply deploy/knative/budget.yaml"
-        now = time.time()
-        annotations = lease["metadata"].get("annotations") or {}
-        spent = _spent(annotations, now, budget.seconds)
-        cooldowns = {
-            k: entry
-            for k, entry in _load(annotations.get(COOLDOWNS), {}).items()
-            if _within(entry, now, budget.cooldown)
-        }
-        key, alert_key = _key(target), _key(alert)
-        if key in cooldowns:
-            if cooldowns[key][1] == alert_key:
-                return None
-            since = now - cooldowns[key][0]
-            return f"cooldown: {target} was acted on {since:.0f}s ago (RIPOSTE_COOLDOWN_SECONDS)"
-        if sum(count for _, count in spent) >= budget.count:
-            _warn_exhausted(kube, deadline, lease, function=function, budget=budget, now=now)
-            return f"budget exhausted: {budget.count} actions in the last {budget.seconds}s (RIPOSTE_BUDGET)"
-        spent = _add(spent, _bucket(now, budget.seconds))
-        if budget.cooldown:
-            cooldowns[key] = [round(now, 3), alert_key]
-        kept = {k: v for k, v in annotations.items() if k != LEGACY_ACTIONS}
-        lease["metadata"]["annotations"] = {
-            **kept,
-            SPENT: json.dumps(spent, separators=(",", ":")),
-            COOLDOWNS: json.dumps(cooldowns, separators=(",", ":")),
-        }
-        lease.setdefault("spec", {}).update(holderIdentity=function, renewTime=_micro_time(now))
+                return _missing(namespace, name)
+        decision = _decide(lease, settings, target, alert, time.time())
+        if decision.refusal is not None or decision.written is None:
+            if decision.exhausted:
+                _warn_exhausted(kube, deadline, lease, settings=settings)
+            return decision.refusal
         try:
-            kube.update(deadline, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", **lease})
+            kube.update(
+                deadline, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", **decision.written}
+            )
         except errors.Conflict:
             lease = None  # another replica spent in between: decide again on fresh state
             continue
         return None
 
 
-def _warn_exhausted(
-    kube: Kube, deadline: Deadline, lease: dict[str, Any], *, function: str, budget: Budget, now: float
-) -> None:
+def refusal(
+    kube: Kube,
+    deadline: Deadline,
+    settings: Settings,
+    target: str,
+    *,
+    alert: str,
+    lease: dict[str, Any] | None,
+) -> str | None:
+    """Why spending from `lease`, the Lease as read with the live state, would be refused;
+    None when it would be granted. Writes nothing but the exhausted budget's Warning Event.
+
+    The runner asks first when it prepares while spending (keeping a copy): an exhausted
+    budget or a cooldown then makes no copy per alert. A stale `lease` may still turn
+    into a refusal in `spend`, when another replica spent the last unit in between.
+    """
+    if lease is None:
+        return None  # `spend` reads it, and says so if it is missing
+    decision = _decide(lease, settings, target, alert, time.time())
+    if decision.exhausted:
+        _warn_exhausted(kube, deadline, lease, settings=settings)
+    return decision.refusal
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """One spend decided on one state of the Lease."""
+
+    refusal: str | None = None
+    exhausted: bool = False  # the refusal is the budget's (not a cooldown's)
+    written: dict[str, Any] | None = None  # the Lease to write back; None: nothing to write
+
+
+def _decide(lease: dict[str, Any], settings: Settings, target: str, alert: str, now: float) -> _Decision:
+    budget = settings.budget
+    annotations = lease["metadata"].get("annotations") or {}
+    spent = _spent(annotations, now, budget.seconds)
+    cooldowns = {
+        k: entry
+        for k, entry in _load(annotations.get(COOLDOWNS), {}).items()
+        if _within(entry, now, budget.cooldown)
+    }
+    key, alert_key = _key(target), _key(alert)
+    if key in cooldowns:
+        if cooldowns[key][1] == alert_key:
+            return _Decision()
+        since = now - cooldowns[key][0]
+        return _Decision(f"cooldown: {target} was acted on {since:.0f}s ago (RIPOSTE_COOLDOWN_SECONDS)")
+    if sum(count for _, count in spent) >= budget.count:
+        return _Decision(
+            f"budget exhausted: {budget.count} actions in the last {budget.seconds}s (RIPOSTE_BUDGET)",
+            exhausted=True,
+        )
+    spent = _add(spent, _bucket(now, budget.seconds))
+    if budget.cooldown:
+        cooldowns[key] = [round(now, 3), alert_key]
+    kept = {k: v for k, v in annotations.items() if k != LEGACY_ACTIONS}
+    metadata = {
+        **lease["metadata"],
+        "annotations": {
+            **kept,
+            SPENT: json.dumps(spent, separators=(",", ":")),
+            COOLDOWNS: json.dumps(cooldowns, separators=(",", ":")),
+        },
+    }
+    spec = {**(lease.get("spec") or {}), "holderIdentity": settings.function, "renewTime": _micro_time(now)}
+    return _Decision(written={**lease, "metadata": metadata, "spec": spec})
+
+
+def _missing(namespace: str, name: str) -> str:
+    return f"budget Lease {namespace}/{name} is missing: apply deploy/knative/budget.yaml"
+
+
+def _warn_exhausted(kube: Kube, deadline: Deadline, lease: dict[str, Any], *, settings: Settings) -> None:
     """One Warning Event on the Lease per window, so `kubectl get events` shows it."""
+    function, budget, now = settings.function, settings.budget, time.time()
     meta = lease["metadata"]
     window = int(now // budget.seconds)
     stamp = _micro_time(now)[:19] + "Z"

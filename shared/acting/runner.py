@@ -2,8 +2,8 @@
 
     parse → match → target → protected namespace → did the audited request succeed? →
     live read (one concurrent round) → already recorded? → the object the alert is
-    about? → exempt? → verify (the spec's, pure) → dry-run → budget → act (the spec's) →
-    record (Event, reply, result sink, log line)
+    about? → exempt? → verify (the spec's, pure) → dry-run → budget, with the spec's
+    prepare (a copy) alongside → act (the spec's) → record (Event, reply, result sink, log line)
 
 Kubernetes errors are mapped here and nowhere else:
 - the target is not found, before or while acting: the spec's `gone` hook (say,
@@ -242,9 +242,14 @@ class Runner:
                         _EMPTY,
                         verdict.target,
                     )
-                if attempt == 0 and (refusal := self._spend(context, verdict, state.lease)):
-                    return Outcome.REFUSED, refusal, _EMPTY, verdict.target
                 try:
+                    if attempt == 0:
+                        spent = self._spend(context, facts, verdict, state.lease)
+                        if isinstance(spent, Refusal):
+                            return Outcome.REFUSED, spent.reason, spent.details, spent.target
+                        verdict = spent
+                    elif spec.prepare is not None:
+                        verdict = spec.prepare(context, facts, verdict)
                     done = spec.act(context, facts, verdict)
                 except kube_errors.Conflict:
                     obj = kube.find(deadline, target.kind, name=target.name, namespace=target.namespace)
@@ -311,11 +316,32 @@ class Runner:
         where = f" (or its namespace {target.namespace})" if target.namespace else ""
         return Outcome.REFUSED, f"{target.kind}{where} not found: deleted, or never existed", _EMPTY, None
 
-    def _spend(self, context: Context, plan: Plan[Any], lease: dict[str, Any] | None) -> str | None:
-        key = plan.cooldown or (plan.target or context.target).subject
-        return budget.spend(
-            context.kube, context.deadline, context.settings, key, alert=context.alert.identity, lease=lease
+    def _spend(
+        self, context: Context, facts: Facts, plan: Plan[Any], lease: dict[str, Any] | None
+    ) -> Plan[Any] | Refusal:
+        """Spend from the budget: the plan to carry out, or the budget's refusal.
+
+        The spec's `prepare` (keeping a copy) runs during the spend, so the budget's
+        compare-and-swap write costs no round trip of its own. A refusal the Lease as read
+        already shows comes first, so nothing is prepared for an action never taken; one
+        only a re-read shows (another replica spent the last unit) names what was prepared.
+        """
+        kube, deadline, settings, prepare = (
+            context.kube,
+            context.deadline,
+            context.settings,
+            self.spec.prepare,
         )
+        key, alert = plan.cooldown or (plan.target or context.target).subject, context.alert.identity
+        spend = functools.partial(budget.spend, kube, deadline, settings, key, alert=alert, lease=lease)
+        if prepare is not None:
+            refusal = budget.refusal(kube, deadline, settings, key, alert=alert, lease=lease)
+            if refusal is None:
+                refusal, prepared = kube.together(spend, functools.partial(prepare, context, facts, plan))
+                return prepared if refusal is None else Refusal(refusal, prepared.details, plan.target)
+        else:
+            refusal = spend()
+        return plan if refusal is None else Refusal(refusal, target=plan.target)
 
     def _record(self, context: Context, about: Target, uid: str, outcome: Outcome, reason: str) -> None:
         warning = record.event(

@@ -160,6 +160,11 @@ class Spec(Generic[P]):
     reads: Mapping[str, Read] = field(default_factory=dict)
     follows: Mapping[str, Follow] = field(default_factory=dict)
     context_follows: Mapping[str, ContextFollow] = field(default_factory=dict)
+    # Work `act` needs done first that destroys nothing (keeping a copy), run while the
+    # budget is spent: the plan `act` then carries out, with what was done in its details.
+    # Only after the Lease as read grants the spend; when a re-read refuses it (another
+    # replica spent the last unit in between), what was prepared stays, named in the reply.
+    prepare: Callable[[Context, Facts, Plan[P]], Plan[P]] | None = None
     # False: the alert is not for this function after all (204), e.g. a host event for a
     # function about containers.
     applies: Callable[[Alert], bool] | None = None

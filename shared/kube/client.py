@@ -21,7 +21,7 @@ import enum
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 import urllib3
@@ -35,14 +35,15 @@ from shared.kube import errors, resources
 
 JSONObject = dict[str, Any]
 T = TypeVar("T")
+U = TypeVar("U")
 
 LIMITS = retry.Timeout(connect=2.0, read=5.0)  # one call's own limits, when the deadline leaves more
 BACKOFF = retry.Backoff(base=0.05, cap=1.0)
 POOL_SIZE = 16
 FIRST_READS = 4  # the concurrent reads of a decision (namespace, object, Event, budget)
 PREPARE_SECONDS = 3.0  # how long a start keeps trying to open connections in the background
-# Concurrent reads of one decision (Kube.concurrently); gunicorn's threads share it.
-_READS = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="kube-read")
+# Concurrent calls of one decision (Kube.concurrently, Kube.together); gunicorn's threads share it.
+_CALLS = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="kube-call")
 
 
 class Patch(enum.StrEnum):
@@ -76,7 +77,7 @@ class Kube:
             try:
                 deadline = Deadline(PREPARE_SECONDS)
                 opened = [
-                    _READS.submit(self._request, deadline, "GET", "/version") for _ in range(connections)
+                    _CALLS.submit(self._request, deadline, "GET", "/version") for _ in range(connections)
                 ]
                 for future in opened:
                     future.exception()  # waited for; a failure is the first alert's to meet
@@ -163,8 +164,19 @@ class Kube:
 
         A decision's reads cost one round trip, not one each.
         """
-        futures = [_READS.submit(read) for read in reads]
+        futures = [_CALLS.submit(read) for read in reads]
         return [_found(future) for future in futures]
+
+    def together(self, first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
+        """Run two independent calls at once (`second` on this thread): the budget's spend
+        beside the copy kept before acting. Both have finished when this returns or raises;
+        an error of `second` is raised before one of `first`."""
+        future = _CALLS.submit(first)
+        try:
+            other = second()
+        finally:
+            wait([future])
+        return future.result(), other
 
     # -- writes ---------------------------------------------------------------------------
 
