@@ -97,15 +97,16 @@ def refusal(
     alert: str,
     lease: dict[str, Any] | None,
 ) -> str | None:
-    """Why spending from `lease`, the Lease as read with the live state, would be refused;
-    None when it would be granted. Writes nothing but the exhausted budget's Warning Event.
+    """Why spending from `lease`, the Lease as read with the live state (None: not found),
+    would be refused; None when it would be granted. Writes nothing but the Warning Event
+    of an exhausted budget.
 
     The runner asks first when it prepares while spending (keeping a copy): an exhausted
-    budget or a cooldown then makes no copy per alert. A stale `lease` may still turn
+    budget, a cooldown or a missing Lease then makes no copy per alert. A stale `lease` may still turn
     into a refusal in `spend`, when another replica spent the last unit in between.
     """
-    if lease is None:
-        return None  # `spend` reads it, and says so if it is missing
+    if lease is None:  # not found by that read
+        return _missing(settings.namespace, names.budget_lease(settings.function))
     decision = _decide(lease, settings, target, alert, time.time())
     if decision.exhausted:
         _warn_exhausted(kube, deadline, lease, settings=settings)

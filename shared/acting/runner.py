@@ -326,21 +326,14 @@ class Runner:
         already shows comes first, so nothing is prepared for an action never taken; one
         only a re-read shows (another replica spent the last unit) names what was prepared.
         """
-        kube, deadline, settings, prepare = (
-            context.kube,
-            context.deadline,
-            context.settings,
-            self.spec.prepare,
-        )
+        kube, deadline, settings = context.kube, context.deadline, context.settings
         key, alert = plan.cooldown or (plan.target or context.target).subject, context.alert.identity
         spend = functools.partial(budget.spend, kube, deadline, settings, key, alert=alert, lease=lease)
-        if prepare is not None:
-            refusal = budget.refusal(kube, deadline, settings, key, alert=alert, lease=lease)
-            if refusal is None:
-                refusal, prepared = kube.together(spend, functools.partial(prepare, context, facts, plan))
-                return prepared if refusal is None else Refusal(refusal, prepared.details, plan.target)
-        else:
+        if (prepare := self.spec.prepare) is None:
             refusal = spend()
+        elif (refusal := budget.refusal(kube, deadline, settings, key, alert=alert, lease=lease)) is None:
+            refusal, prepared = kube.together(spend, functools.partial(prepare, context, facts, plan))
+            return prepared if refusal is None else Refusal(refusal, prepared.details, plan.target)
         return plan if refusal is None else Refusal(refusal, target=plan.target)
 
     def _record(self, context: Context, about: Target, uid: str, outcome: Outcome, reason: str) -> None:

@@ -235,3 +235,22 @@ def test_the_humans_hear_that_riposte_stopped_acting(
     headers, refused = results[1]
     assert headers["ce-type"] == "riposte.action.v1"
     assert "budget exhausted" in refused["reason"]
+
+
+def test_a_missing_lease_refuses_and_keeps_no_copy(
+    coordination: client.CoordinationV1Api, core: client.CoreV1Api, namespace: str, processes: Start
+) -> None:
+    [fn] = processes(1)
+    configmaps(core, namespace, 1)
+    shipped = coordination.read_namespaced_lease(LEASE, "riposte")
+    coordination.delete_namespaced_lease(LEASE, "riposte")
+    try:
+        reply = send(fn, configmap_alert(namespace, "cm-0")).json()
+    finally:
+        assert shipped.metadata is not None
+        shipped.metadata.resource_version = shipped.metadata.uid = None
+        coordination.create_namespaced_lease("riposte", shipped)
+    assert reply["outcome"] == "refused"
+    assert reply["reason"].startswith(f"budget Lease riposte/{LEASE} is missing")
+    assert remaining(core, namespace) == {"cm-0"}
+    assert copies_from(core, namespace) == []
