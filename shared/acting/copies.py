@@ -61,8 +61,11 @@ def copy_name(kind: str, uid: str) -> str:
 def keep(kube: Kube, deadline: Deadline, settings: Settings, live: JSONObject, alert: Alert) -> str:
     """Store a restorable copy of the object `live`; returns `<namespace>/<name>` of the copy.
 
-    Idempotent: when the copy already exists (a redelivery, a concurrent request) it is
-    reused if and only if it is a copy of the same uid.
+    Idempotent: when the copy already exists (a redelivery, a concurrent request, a spend
+    a racing replica refused) it is reused if and only if it is a copy of the same uid
+    holding the same content (DESIGN §6: continue only if it is ours and equal). A copy of
+    an older version that differs is never overwritten, and the object is then not acted
+    on (CopyMismatch: `failed`): reusing it would lose the live version's changes.
     """
     meta, kind = live["metadata"], live["kind"]
     name = copy_name(kind, meta["uid"])
@@ -106,6 +109,12 @@ def keep(kube: Kube, deadline: Deadline, settings: Settings, live: JSONObject, a
         annotations = existing.get("metadata", {}).get("annotations") or {}
         if annotations.get(ANNOTATION_UID) != meta["uid"]:
             raise CopyMismatch(f"{settings.namespace}/{name} is not a copy of uid {meta['uid']}") from None
+        if _content(existing, kind) != _comparable(_restorable(live)):
+            kept_version = annotations.get("riposte.io/source-resource-version")
+            raise CopyMismatch(
+                f"{settings.namespace}/{name} holds resourceVersion {kept_version} of it, which differs from "
+                f"the live {meta['resourceVersion']}: not acted on, so neither version is lost"
+            ) from None
     return f"{settings.namespace}/{name}"
 
 
@@ -116,6 +125,25 @@ def find(kube: Kube, deadline: Deadline, settings: Settings, target: Target) -> 
         selector += f",{LABEL_NAMESPACE}={target.namespace}"
     items = kube.items(deadline, "Secret", namespace=settings.namespace, label_selector=selector)
     return f"{settings.namespace}/{items[0]['metadata']['name']}" if items else None
+
+
+def _content(copy: JSONObject, kind: str) -> Any:
+    """What a copy holds, as `_comparable` puts it; None when it cannot be read."""
+    try:
+        raw = base64.b64decode((copy.get("data") or {})[layout(kind).key], validate=True)
+        return _comparable(json.loads(raw))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _comparable(kept: Any) -> Any:
+    """A copy's object without the fields every write changes: a copy is reused for the
+    same content (a redelivery, a retry after a 409 that changed nothing kept)."""
+    if not isinstance(kept, dict) or not isinstance(kept.get("metadata"), dict):
+        return kept
+    volatile = ("resourceVersion", "managedFields", "generation")
+    metadata = {k: v for k, v in kept["metadata"].items() if k not in volatile}
+    return {**kept, "metadata": metadata}
 
 
 def name_hash(name: str) -> str:

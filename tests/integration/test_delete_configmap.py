@@ -4,7 +4,8 @@ Covers the seed end to end (copy kept, preconditions, Event, reply), each sender
 redelivery and concurrency (one delete, one Event), and every refusal: no credential any
 more, not found, protected namespace, opt-out label on the namespace, dry-run. The
 object's own label, written by the alerted create, no longer exempts it (DESIGN §15).
-Every refusal is checked on the cluster: nothing deleted, no copy, no Event.
+Every refusal is checked on the cluster: nothing deleted, no copy, no Event. A copy of an
+older version of the ConfigMap is never reused for a newer one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import pytest
 import requests
 from kubernetes import client
 
+from devcluster.controlplane import ControlPlane
 from devcluster.functions import FunctionProcess
+from shared import alert as alert_model
+from shared import config
+from shared.acting import copies
+from shared.deadline import Deadline
+from shared.kube.client import Kube
+from shared.priority import Priority
 from tests.conftest import Serve
 from tests.helpers import annotations_of, cloudevent_headers, configmap_alert, encode, name_of
 
@@ -321,3 +329,32 @@ def test_a_configmap_modified_after_the_alert_is_verified_against_live_state(
     reply = send(http, fn, configmap_alert(namespace, "aws-creds")).json()
     assert reply["outcome"] == "refused"
     assert exists(core, namespace, "aws-creds")
+
+
+def test_a_copy_of_an_older_version_is_not_reused_and_nothing_is_deleted(
+    cluster: ControlPlane, core: client.CoreV1Api, http: requests.Session, fn: FunctionProcess, namespace: str
+) -> None:
+    """A copy kept for an action a racing replica's spend then refused, and the ConfigMap
+    changed since: deleting it on the strength of that copy would lose the change."""
+    make_configmap(core, namespace)
+    alert = configmap_alert(namespace, "aws-creds")
+    admin, deadline = Kube(str(cluster.kubeconfig)), Deadline(10)
+    settings = config.load(
+        FUNCTION, rules=(), min_priority=Priority.WARNING, environ={"RIPOSTE_TOKEN": "t" * 20}
+    )
+    older = admin.get(deadline, "ConfigMap", name="aws-creds", namespace=namespace)
+    kept = copies.keep(admin, deadline, settings, older, alert_model.parse(alert)).split("/")[1]
+    core.patch_namespaced_config_map("aws-creds", namespace, {"data": {"password": "since"}})
+    reply = send(http, fn, alert).json()
+    assert reply["outcome"] == "failed"
+    assert f"riposte/{kept} holds resourceVersion {meta_of(older)['resourceVersion']}" in reply["reason"]
+    assert core.read_namespaced_config_map("aws-creds", namespace).data == {**CREDS, "password": "since"}
+    copy = core.read_namespaced_secret(kept, "riposte").data
+    assert copy is not None
+    assert json.loads(base64.b64decode(copy["configmap.json"]))["data"] == CREDS
+    assert events_in(core, namespace) == []
+
+
+def meta_of(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata: dict[str, Any] = obj["metadata"]
+    return metadata
