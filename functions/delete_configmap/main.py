@@ -16,7 +16,6 @@ Verbs:    those of every acting function (shared/acting/catalogue.py) and config
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from shared import targets
@@ -51,14 +50,8 @@ def verify(facts: Facts) -> Verdict[list[str]]:
     return Plan(f"copy and delete (credential keys: {', '.join(found)})", found)
 
 
-def prepare(context: Context, facts: Facts, plan: Plan[list[str]]) -> Plan[list[str]]:
-    """Keep the copy (while the budget is spent): nothing is deleted without one."""
-    copy = copies.keep(context.kube, context.deadline, context.settings, facts.object, context.alert)
-    return replace(plan, details={**plan.details, "copy": copy})
-
-
 def act(context: Context, facts: Facts, plan: Plan[list[str]]) -> Done:
-    copy: str = plan.details["copy"]  # kept by `prepare`, which the runner runs first
+    copy: str = plan.details["copy"]  # kept by `prepare` (copies.prepare), which the runner runs first
     meta = facts.object["metadata"]
     context.kube.delete(
         context.deadline,
@@ -103,7 +96,7 @@ SPEC = Spec(
     ),
     target=targets.configmap,
     verify=verify,
-    prepare=prepare,
+    prepare=copies.prepare,
     act=act,
     gone=gone,
     recall=recall,

@@ -26,7 +26,6 @@ Verbs:    those of every acting function and clusterrolebindings get, list, dele
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from shared import targets
@@ -204,16 +203,10 @@ def verify(facts: Facts) -> Verdict[list[str]]:
     return Plan(f"copy it and {what} ({', '.join(found)}){consequences(details)}", found, details=details)
 
 
-def prepare(context: Context, facts: Facts, plan: Plan[list[str]]) -> Plan[list[str]]:
-    """Keep the copy (while the budget is spent): nothing is reverted without one."""
-    copy = copies.keep(context.kube, context.deadline, context.settings, facts.object, context.alert)
-    return replace(plan, details={**plan.details, "copy": copy})
-
-
 def act(context: Context, facts: Facts, plan: Plan[list[str]]) -> Done:
     obj = facts.object
     meta = obj["metadata"]
-    details = plan.details  # with the copy `prepare` kept, which the runner runs first
+    details = plan.details  # with the copy `prepare` (copies.prepare) kept, run first
     copy: str = details["copy"]
     if obj["kind"] == "Service":
         context.kube.patch(
@@ -276,7 +269,7 @@ SPEC = Spec(
     target=target,
     creates=RULES,
     verify=verify,
-    prepare=prepare,
+    prepare=copies.prepare,
     act=act,
     gone=gone,
     recall=recall,

@@ -56,6 +56,7 @@ def spend(
     *,
     alert: str,
     lease: dict[str, Any] | None = None,
+    decided: Decision | None = None,
 ) -> str | None:
     """Spend one action on `target` for the alert identity `alert`; None when granted,
     else the reason it is refused.
@@ -64,31 +65,40 @@ def spend(
     spending again: the action's own idempotency (preconditions, the Event) then answers
     `already-done`, where a cooldown refusal would misreport an action that happened.
     `lease` is the Lease as read with the live state (shared/acting/live.py), saving a GET; a
-    stale one only costs a 409 and a re-read.
+    stale one only costs a 409 and a re-read. `decided` is what `decide` made of it, when
+    the caller asked first: it is written as it is, not decided again.
     """
     namespace, name = settings.namespace, names.budget_lease(settings.function)
+    decision = decided
     while True:
-        if lease is None:
-            try:
-                lease = kube.get(deadline, "Lease", namespace=namespace, name=name)
-            except errors.NotFound:
-                return _missing(namespace, name)
-        decision = _decide(lease, settings, target, alert, time.time())
-        if decision.refusal is not None or decision.written is None:
-            if decision.exhausted:
-                _warn_exhausted(kube, deadline, lease, settings=settings)
+        if decision is None:
+            if lease is None:
+                try:
+                    lease = kube.get(deadline, "Lease", namespace=namespace, name=name)
+                except errors.NotFound:
+                    return _missing(namespace, name)
+            decision = decide(kube, deadline, settings, target, alert=alert, lease=lease)
+        if decision.written is None:
             return decision.refusal
         try:
             kube.update(
                 deadline, {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", **decision.written}
             )
         except errors.Conflict:
-            lease = None  # another replica spent in between: decide again on fresh state
+            lease = decision = None  # another replica spent in between: decide again on fresh state
             continue
         return None
 
 
-def refusal(
+@dataclass(frozen=True)
+class Decision:
+    """One spend decided on one state of the Lease."""
+
+    refusal: str | None = None  # None: granted
+    written: dict[str, Any] | None = None  # the Lease to write back; None: nothing to write
+
+
+def decide(
     kube: Kube,
     deadline: Deadline,
     settings: Settings,
@@ -96,33 +106,27 @@ def refusal(
     *,
     alert: str,
     lease: dict[str, Any] | None,
-) -> str | None:
-    """Why spending from `lease`, the Lease as read with the live state (None: not found),
-    would be refused; None when it would be granted. Writes nothing but the Warning Event
-    of an exhausted budget.
+) -> Decision:
+    """The spend `lease`, the Lease as read with the live state (None: not found), allows.
+    Writes nothing but the Warning Event of an exhausted budget; `spend(decided=)` writes it.
 
-    The runner asks first when it prepares while spending (keeping a copy): an exhausted
-    budget, a cooldown or a missing Lease then makes no copy per alert. A stale `lease` may still turn
-    into a refusal in `spend`, when another replica spent the last unit in between.
+    The runner decides first when it prepares while spending (keeping a copy): an
+    exhausted budget, a cooldown or a missing Lease then makes no copy per alert. A stale
+    `lease` may still turn into a refusal in `spend`, when another replica spent the last
+    unit in between.
     """
     if lease is None:  # not found by that read
-        return _missing(settings.namespace, names.budget_lease(settings.function))
-    decision = _decide(lease, settings, target, alert, time.time())
-    if decision.exhausted:
+        return Decision(_missing(settings.namespace, names.budget_lease(settings.function)))
+    decision, exhausted = _decide(lease, settings, target, alert, time.time())
+    if exhausted:
         _warn_exhausted(kube, deadline, lease, settings=settings)
-    return decision.refusal
+    return decision
 
 
-@dataclass(frozen=True)
-class _Decision:
-    """One spend decided on one state of the Lease."""
-
-    refusal: str | None = None
-    exhausted: bool = False  # the refusal is the budget's (not a cooldown's)
-    written: dict[str, Any] | None = None  # the Lease to write back; None: nothing to write
-
-
-def _decide(lease: dict[str, Any], settings: Settings, target: str, alert: str, now: float) -> _Decision:
+def _decide(
+    lease: dict[str, Any], settings: Settings, target: str, alert: str, now: float
+) -> tuple[Decision, bool]:
+    """The decision, and whether it is the refusal of an exhausted budget (not a cooldown's)."""
     budget = settings.budget
     annotations = lease["metadata"].get("annotations") or {}
     spent = _spent(annotations, now, budget.seconds)
@@ -134,14 +138,12 @@ def _decide(lease: dict[str, Any], settings: Settings, target: str, alert: str, 
     key, alert_key = _key(target), _key(alert)
     if key in cooldowns:
         if cooldowns[key][1] == alert_key:
-            return _Decision()
+            return Decision(), False
         since = now - cooldowns[key][0]
-        return _Decision(f"cooldown: {target} was acted on {since:.0f}s ago (RIPOSTE_COOLDOWN_SECONDS)")
+        return Decision(f"cooldown: {target} was acted on {since:.0f}s ago (RIPOSTE_COOLDOWN_SECONDS)"), False
     if sum(count for _, count in spent) >= budget.count:
-        return _Decision(
-            f"budget exhausted: {budget.count} actions in the last {budget.seconds}s (RIPOSTE_BUDGET)",
-            exhausted=True,
-        )
+        exhausted = f"budget exhausted: {budget.count} actions in the last {budget.seconds}s (RIPOSTE_BUDGET)"
+        return Decision(exhausted), True
     spent = _add(spent, _bucket(now, budget.seconds))
     if budget.cooldown:
         cooldowns[key] = [round(now, 3), alert_key]
@@ -155,7 +157,7 @@ def _decide(lease: dict[str, Any], settings: Settings, target: str, alert: str, 
         },
     }
     spec = {**(lease.get("spec") or {}), "holderIdentity": settings.function, "renewTime": _micro_time(now)}
-    return _Decision(written={**lease, "metadata": metadata, "spec": spec})
+    return Decision(written={**lease, "metadata": metadata, "spec": spec}), False
 
 
 def _missing(namespace: str, name: str) -> str:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
+from shared.acting.spec import Context, Facts, Plan
 from shared.alert import Alert
 from shared.config import Settings
 from shared.deadline import Deadline
@@ -30,7 +31,9 @@ from shared.targets import Target
 LABEL_KIND = "riposte.io/copy-of"
 LABEL_NAMESPACE = "riposte.io/source-namespace"
 LABEL_NAME = "riposte.io/source-name-hash"
+P = TypeVar("P")
 ANNOTATION_UID = "riposte.io/source-uid"
+ANNOTATION_VERSION = "riposte.io/source-resource-version"
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def keep(kube: Kube, deadline: Deadline, settings: Settings, live: JSONObject, a
     an older version that differs is never overwritten, and the object is then not acted
     on (CopyMismatch: `failed`): reusing it would lose the live version's changes.
     """
-    meta, kind = live["metadata"], live["kind"]
+    meta, kind, restorable = live["metadata"], live["kind"], _restorable(live)
     name = copy_name(kind, meta["uid"])
     source_namespace = meta.get("namespace") or ""
     labels = {
@@ -90,16 +93,14 @@ def keep(kube: Kube, deadline: Deadline, settings: Settings, live: JSONObject, a
                 "riposte.io/source-namespace": source_namespace,
                 "riposte.io/source-name": meta["name"],
                 ANNOTATION_UID: meta["uid"],
-                "riposte.io/source-resource-version": meta["resourceVersion"],
+                ANNOTATION_VERSION: meta["resourceVersion"],
                 "riposte.io/alert-identity": alert.identity,
                 "riposte.io/alert-rule": alert.rule,
                 "riposte.io/kept-by": settings.function,
             },
         },
         "data": {
-            layout(kind).key: base64.b64encode(
-                json.dumps(_restorable(live), sort_keys=True).encode()
-            ).decode()
+            layout(kind).key: base64.b64encode(json.dumps(restorable, sort_keys=True).encode()).decode()
         },
     }
     try:
@@ -109,13 +110,20 @@ def keep(kube: Kube, deadline: Deadline, settings: Settings, live: JSONObject, a
         annotations = existing.get("metadata", {}).get("annotations") or {}
         if annotations.get(ANNOTATION_UID) != meta["uid"]:
             raise CopyMismatch(f"{settings.namespace}/{name} is not a copy of uid {meta['uid']}") from None
-        if _content(existing, kind) != _comparable(_restorable(live)):
-            kept_version = annotations.get("riposte.io/source-resource-version")
+        if _content(existing, kind) != _comparable(restorable):
             raise CopyMismatch(
-                f"{settings.namespace}/{name} holds resourceVersion {kept_version} of it, which differs from "
+                f"{settings.namespace}/{name} holds resourceVersion {annotations.get(ANNOTATION_VERSION)} "
+                "of it, which differs from "
                 f"the live {meta['resourceVersion']}: not acted on, so neither version is lost"
             ) from None
     return f"{settings.namespace}/{name}"
+
+
+def prepare(context: Context, facts: Facts, plan: Plan[P]) -> Plan[P]:
+    """A spec's `prepare` for a function that removes or rewrites its target: keep the
+    copy while the budget is spent; the plan `act` carries out names it (details `copy`)."""
+    copy = keep(context.kube, context.deadline, context.settings, facts.object, context.alert)
+    return replace(plan, details={**plan.details, "copy": copy})
 
 
 def find(kube: Kube, deadline: Deadline, settings: Settings, target: Target) -> str | None:

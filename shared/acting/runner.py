@@ -331,9 +331,14 @@ class Runner:
         spend = functools.partial(budget.spend, kube, deadline, settings, key, alert=alert, lease=lease)
         if (prepare := self.spec.prepare) is None:
             refusal = spend()
-        elif (refusal := budget.refusal(kube, deadline, settings, key, alert=alert, lease=lease)) is None:
-            refusal, prepared = kube.together(spend, functools.partial(prepare, context, facts, plan))
-            return prepared if refusal is None else Refusal(refusal, prepared.details, plan.target)
+        else:
+            decided = budget.decide(kube, deadline, settings, key, alert=alert, lease=lease)
+            if (refusal := decided.refusal) is None:
+                refusal, prepared = kube.together(
+                    functools.partial(spend, decided=decided),
+                    functools.partial(prepare, context, facts, plan),
+                )
+                return prepared if refusal is None else Refusal(refusal, prepared.details, plan.target)
         return plan if refusal is None else Refusal(refusal, target=plan.target)
 
     def _record(self, context: Context, about: Target, uid: str, outcome: Outcome, reason: str) -> None:
