@@ -76,8 +76,11 @@ class Kube:
         def run() -> None:
             try:
                 deadline = Deadline(PREPARE_SECONDS)
+                # Each call holds its connection until all have answered: one of their own each.
+                together = threading.Barrier(connections, timeout=PREPARE_SECONDS)
                 opened = [
-                    _CALLS.submit(self._request, deadline, "GET", "/version") for _ in range(connections)
+                    _CALLS.submit(self._request, deadline, "GET", "/version", hold=together)
+                    for _ in range(connections)
                 ]
                 for future in opened:
                     future.exception()  # waited for; a failure is the first alert's to meet
@@ -266,7 +269,9 @@ class Kube:
         body: Any = None,
         content_type: str = "application/json",
         accept: str = "application/json",
+        hold: threading.Barrier | None = None,
     ) -> bytes:
+        """`hold`: wait there with the answer unread, its connection still checked out."""
         api = self._client()
 
         def attempt(timeout: retry.Timeout) -> bytes:
@@ -287,7 +292,11 @@ class Kube:
                     _request_timeout=(timeout.connect, timeout.read),
                 )
                 raw: urllib3.BaseHTTPResponse = response.response  # RESTResponse is unannotated
-                data: bytes = raw.data or b""
+                try:
+                    if hold is not None:
+                        hold.wait()
+                finally:
+                    data: bytes = raw.data or b""  # read whole: the connection goes back to the pool
             except ApiException as exc:  # status 0: the client's wrapping of a transport failure
                 raise retry.Again(f"Kubernetes API unreachable ({exc.reason})") from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
