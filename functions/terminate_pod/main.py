@@ -29,6 +29,7 @@ from shared import config, targets
 from shared.acting import evidence, owners, provenance, runner
 from shared.acting.spec import Context, Done, Facts, Grant, Plan, Refusal, Settled, Spec, Verdict
 from shared.action import Outcome
+from shared.kube import errors
 from shared.priority import Priority
 
 HOST_FLAGS = {
@@ -102,14 +103,21 @@ def act(context: Context, facts: Facts, plan: Plan[list[dict[str, Any]]]) -> Don
     pod = facts.object
     meta = pod["metadata"]
     kept = evidence.capture(context, pod, plan.data)
-    context.kube.delete(
-        context.deadline,
-        "Pod",
-        name=meta["name"],
-        namespace=meta["namespace"],
-        uid=meta["uid"],
-        grace_period_seconds=GRACE.of(context.settings),
-    )
+    try:
+        context.kube.delete(
+            context.deadline,
+            "Pod",
+            name=meta["name"],
+            namespace=meta["namespace"],
+            uid=meta["uid"],
+            grace_period_seconds=GRACE.of(context.settings),
+        )
+    except errors.NotFound:
+        if not kept.created:
+            raise  # gone before this delivery deleted it: `gone` says where the evidence is
+        # This delivery kept the evidence, and a concurrent delivery of the same alert,
+        # finding it kept, deleted the pod first (a pod with no node goes at once) and
+        # reports already-done: the deletion is this delivery's to report and record.
     if kept.same_alert(context.alert, context.settings.function):
         # Another delivery of this alert kept the evidence first: it deletes the pod too (the
         # delete above is the same, uid-bound); one of them reports it acted.
